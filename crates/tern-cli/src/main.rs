@@ -1,0 +1,3 @@
+//! The `tern` command line.
+
+fn main() {}
