@@ -1,3 +1,66 @@
 //! The `tern` command line.
+//!
+//! One binary, a tree of subcommands by protocol: `tern mqtt decode` today; `tern mqtt pub`,
+//! `tern mqtt sub`, `tern coap …` and `tern broker` are to come. Each protocol has a module
+//! ([`mqtt`]) with a clap `Subcommand` enum, one module per command and its own mapping of
+//! packets to JSON; pieces every protocol shares live beside them ([`hex`] for hex input and
+//! output, [`json`] for JSON lines with ordered keys, [`failure`] for errors and exit
+//! statuses).
+//!
+//! Exit statuses, the same for every command:
+//!
+//! - 0: success;
+//! - 1: the input is bad (a malformed or incomplete packet) or reading / writing failed;
+//! - 2: usage error: bad arguments (clap's own status) or input that is not what the command
+//!   was told to expect, such as invalid hex.
+//!
+//! ```text
+//! $ tern mqtt decode 300d0005612f622f63000168656c6c6f
+//! {"type":"PUBLISH","flags":0,"dup":false,"qos":0,"retain":false,...}
+//! ```
 
-fn main() {}
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod failure;
+mod hex;
+mod json;
+mod mqtt;
+
+/// Command-line tools for MQTT (and, later, CoAP): decode packets, publish, subscribe.
+#[derive(Debug, Parser)]
+#[command(name = "tern", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// MQTT 3.1, 3.1.1 and 5.0 tools.
+    #[command(subcommand)]
+    Mqtt(mqtt::MqttCommand),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Mqtt(command) => mqtt::run(command),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => failure.report(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}
