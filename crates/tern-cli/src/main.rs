@@ -15,7 +15,7 @@
 //!   was told to expect, such as invalid hex.
 //!
 //! ```text
-//! $ tern mqtt decode 300d0005612f622f63000168656c6c6f
+//! $ tern mqtt decode 301a001373656e736f72732f74656d70657261747572650032312e35
 //! {"type":"PUBLISH","flags":0,"dup":false,"qos":0,"retain":false,...}
 //! ```
 
