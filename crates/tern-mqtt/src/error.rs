@@ -37,10 +37,14 @@ pub enum DecodeError {
         /// The four flag bits received.
         flags: u8,
     },
-    /// A QoS of 3 (both QoS bits set).
+    /// A PUBLISH with QoS 3 (both QoS bits set).
     InvalidQoS,
     /// A QoS 0 PUBLISH with the DUP flag set.
     DupWithQoS0,
+    /// A CONNECT with the Will Flag and a Will QoS of 3.
+    InvalidWillQoS,
+    /// A subscription's Maximum QoS is 3.
+    InvalidSubscriptionQoS,
     /// A field runs past the end of the packet.
     Truncated,
     /// Bytes are left over after the last field of the packet.
@@ -123,7 +127,8 @@ impl DecodeError {
             | DuplicateProperty(_)
             | InvalidPropertyValue(_)
             | ExpectedConnect(_)
-            | DupWithQoS0 => ReasonCode::ProtocolError,
+            | DupWithQoS0
+            | InvalidSubscriptionQoS => ReasonCode::ProtocolError,
             InvalidTopic(TopicError::WildcardInName) => ReasonCode::TopicNameInvalid,
             InvalidTopic(
                 TopicError::MultiLevelWildcardPlacement
@@ -146,6 +151,8 @@ impl DecodeError {
             InvalidFlags { .. } => "MQTT-2.1.3-1",
             InvalidQoS => "MQTT-3.3.1-4",
             DupWithQoS0 => "MQTT-3.3.1-2",
+            InvalidWillQoS => "MQTT-3.1.2-12 (5.0) / MQTT-3.1.2-14 (3.1.1)",
+            InvalidSubscriptionQoS => "MQTT 5.0 §3.8.3.1 / MQTT-3-8.3-4 (3.1.1)",
             Truncated => "MQTT 5.0 §1.5 (field runs past the Remaining Length)",
             TrailingBytes { .. } => "MQTT 5.0 §2.1.4 (Remaining Length covers exactly the packet)",
             InvalidString(StringError::InvalidUtf8) => "MQTT-1.5.4-1",
@@ -208,6 +215,8 @@ impl fmt::Display for DecodeError {
             }
             InvalidQoS => f.write_str("PUBLISH has QoS 3"),
             DupWithQoS0 => f.write_str("PUBLISH has DUP set with QoS 0"),
+            InvalidWillQoS => f.write_str("CONNECT has Will QoS 3"),
+            InvalidSubscriptionQoS => f.write_str("subscription options have Maximum QoS 3"),
             Truncated => f.write_str("a field runs past the end of the packet"),
             TrailingBytes { packet } => write!(f, "{packet} has bytes after its last field"),
             InvalidString(e) => fmt::Display::fmt(e, f),

@@ -121,7 +121,7 @@ impl Connect {
         if !has_will && (will_retain || will_qos != 0) {
             return Err(DecodeError::WillFlagsWithoutWill);
         }
-        let will_qos = QoS::from_u8(will_qos).ok_or(DecodeError::InvalidQoS)?;
+        let will_qos = QoS::from_u8(will_qos).ok_or(DecodeError::InvalidWillQoS)?;
         if !v5 && has_password && !has_username {
             return Err(DecodeError::PasswordWithoutUsername);
         }

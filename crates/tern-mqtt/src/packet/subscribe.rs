@@ -58,7 +58,7 @@ impl SubscriptionOptions {
         if b & reserved != 0 {
             return Err(DecodeError::ReservedSubscriptionOptions);
         }
-        let qos = QoS::from_u8(b & 0b11).ok_or(DecodeError::InvalidQoS)?;
+        let qos = QoS::from_u8(b & 0b11).ok_or(DecodeError::InvalidSubscriptionQoS)?;
         let retain_handling = match (b >> 4) & 0b11 {
             0 => RetainHandling::SendAtSubscribe,
             1 => RetainHandling::SendAtSubscribeIfNew,
