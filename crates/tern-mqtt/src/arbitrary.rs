@@ -180,6 +180,10 @@ pub fn properties(
             chosen.push(property(u, id)?);
         }
     }
+    let has = |id| chosen.iter().any(|p: &Property| p.id() == id);
+    if has(PropertyId::AuthenticationData) && !has(PropertyId::AuthenticationMethod) {
+        chosen.push(property(u, PropertyId::AuthenticationMethod)?);
+    }
     Ok(Properties::from_properties(chosen).unwrap_or_default())
 }
 

@@ -107,6 +107,8 @@ pub enum DecodeError {
     InvalidPropertyValue(PropertyId),
     /// A packet other than CONNECT arrived before the protocol level was known.
     ExpectedConnect(PacketType),
+    /// Authentication Data without an Authentication Method.
+    AuthenticationDataWithoutMethod,
 }
 
 impl DecodeError {
@@ -115,10 +117,13 @@ impl DecodeError {
         use DecodeError::*;
         match self {
             PacketTooLarge { .. } => ReasonCode::PacketTooLarge,
+            // 0x94 is "Topic Alias invalid"; the other property value rules are Protocol Errors.
+            InvalidPropertyValue(PropertyId::TopicAlias) => ReasonCode::TopicAliasInvalid,
             UnsupportedProtocolLevel(_) | InvalidProtocolName => {
                 ReasonCode::UnsupportedProtocolVersion
             }
             EmptyTopicWithoutAlias
+            | AuthenticationDataWithoutMethod
             | ZeroPacketId
             | SessionPresentOnError
             | NoTopicFilters { .. }
@@ -129,12 +134,8 @@ impl DecodeError {
             | ExpectedConnect(_)
             | DupWithQoS0
             | InvalidSubscriptionQoS => ReasonCode::ProtocolError,
-            InvalidTopic(TopicError::WildcardInName) => ReasonCode::TopicNameInvalid,
-            InvalidTopic(
-                TopicError::MultiLevelWildcardPlacement
-                | TopicError::SingleLevelWildcardPlacement
-                | TopicError::InvalidSharedSubscription,
-            ) => ReasonCode::TopicFilterInvalid,
+            // A topic with a misplaced wildcard is not correctly formed, so it is Malformed
+            // (0x81), not 0x8F/0x90, which mean "correctly formed, but not accepted".
             _ => ReasonCode::MalformedPacket,
         }
     }
@@ -188,6 +189,9 @@ impl DecodeError {
             DuplicateProperty(_) => "MQTT 5.0 §3 (property included more than once)",
             InvalidPropertyValue(_) => "MQTT 5.0 §3 (property value)",
             ExpectedConnect(_) => "MQTT-3.1.0-1",
+            AuthenticationDataWithoutMethod => {
+                "MQTT 5.0 §3.1.2.11.10 (Authentication Data needs an Authentication Method)"
+            }
         }
     }
 }
@@ -253,6 +257,9 @@ impl fmt::Display for DecodeError {
             InvalidPropertyValue(p) => write!(f, "property {} has an invalid value", p.name()),
             ExpectedConnect(p) => {
                 write!(f, "{p} before CONNECT: the protocol level is not known yet")
+            }
+            AuthenticationDataWithoutMethod => {
+                f.write_str("Authentication Data is present without an Authentication Method")
             }
         }?;
         write!(f, " [{}]", self.rule())

@@ -509,6 +509,10 @@ impl Properties {
             }
             seen |= bit;
         }
+        if has(seen, PropertyId::AuthenticationData) && !has(seen, PropertyId::AuthenticationMethod)
+        {
+            return Err(DecodeError::AuthenticationDataWithoutMethod);
+        }
         Ok(Properties { raw })
     }
 
@@ -516,8 +520,10 @@ impl Properties {
     /// repetition except Subscription Identifier, which may repeat only in PUBLISH).
     pub(crate) fn check(&self, ctx: PropertyContext) -> Result<(), EncodeError> {
         let mut sub_ids = 0;
+        let mut seen = 0u64;
         for p in self.iter() {
             let id = p.id();
+            seen |= 1u64 << (id as u8);
             if !id.allowed_in(ctx) {
                 return Err(EncodeError::PropertyNotAllowed {
                     property: id,
@@ -531,6 +537,12 @@ impl Properties {
                 }
             }
         }
+        if has(seen, PropertyId::AuthenticationData) && !has(seen, PropertyId::AuthenticationMethod)
+        {
+            // "It is a Protocol Error to include Authentication Data if there is no
+            // Authentication Method" (CONNECT, CONNACK and AUTH alike).
+            return Err(EncodeError::InvalidProperty(PropertyId::AuthenticationData));
+        }
         Ok(())
     }
 
@@ -543,6 +555,11 @@ impl Properties {
         wire::put_varint(buf, self.raw.len() as u32);
         buf.put_slice(&self.raw);
     }
+}
+
+/// Whether the identifier bit set `seen` contains `id`.
+const fn has(seen: u64, id: PropertyId) -> bool {
+    seen & (1u64 << (id as u8)) != 0
 }
 
 macro_rules! getters {

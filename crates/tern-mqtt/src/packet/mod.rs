@@ -595,6 +595,13 @@ impl Codec {
     /// the connection must be closed; `buf` is left as it was). A [`Codec::server`] learns the
     /// protocol level from a CONNECT. Payloads, topics and strings share `buf`'s memory.
     pub fn decode(&self, buf: &mut BytesMut) -> Result<Decoded, DecodeError> {
+        if let (None, Some(&first)) = (self.version, buf.first()) {
+            // Refuse a first packet other than CONNECT from its first byte, before buffering it.
+            match PacketType::from_u8(first >> 4) {
+                Some(PacketType::Connect) | None => {}
+                Some(t) => return Err(DecodeError::ExpectedConnect(t)),
+            }
+        }
         let Some(h) = parse_fixed_header(buf)? else {
             return Ok(Decoded::Incomplete { needed: None });
         };

@@ -174,14 +174,14 @@ fn mqtt_3_3_2_2_wildcards_in_publish_topic() {
             V3,
             &packet(0x30, &s(topic)),
             want,
-            ReasonCode::TopicNameInvalid,
+            ReasonCode::MalformedPacket,
             "MQTT-3.3.2-2",
         );
         rejects(
             V5,
             &publish_v5(topic, &[]),
             want,
-            ReasonCode::TopicNameInvalid,
+            ReasonCode::MalformedPacket,
             "MQTT-3.3.2-2",
         );
         // The Will Topic is a topic name too.
@@ -189,7 +189,7 @@ fn mqtt_3_3_2_2_wildcards_in_publish_topic() {
             V3,
             &connect_v3(0x06, &cat(&[&s(b"c"), &s(topic), &s(b"m")])),
             want,
-            ReasonCode::TopicNameInvalid,
+            ReasonCode::MalformedPacket,
             "MQTT-3.3.2-2",
         );
     }
@@ -262,7 +262,7 @@ fn mqtt_4_7_1_1_multi_level_wildcard_placement_in_filters() {
                 version,
                 &wire,
                 want,
-                ReasonCode::TopicFilterInvalid,
+                ReasonCode::MalformedPacket,
                 "MQTT-4.7.1-1",
             );
         }
@@ -270,7 +270,7 @@ fn mqtt_4_7_1_1_multi_level_wildcard_placement_in_filters() {
             V3,
             &packet(0xa2, &cat(&[&[0, 1], &s(f)])),
             want,
-            ReasonCode::TopicFilterInvalid,
+            ReasonCode::MalformedPacket,
             "MQTT-4.7.1-1",
         );
     }
@@ -287,21 +287,21 @@ fn mqtt_4_7_1_2_single_level_wildcard_placement_in_filters() {
             V3,
             &subscribe_v3(f, 0),
             want,
-            ReasonCode::TopicFilterInvalid,
+            ReasonCode::MalformedPacket,
             "MQTT-4.7.1-2",
         );
         rejects(
             V5,
             &subscribe_v5(f, 0),
             want,
-            ReasonCode::TopicFilterInvalid,
+            ReasonCode::MalformedPacket,
             "MQTT-4.7.1-2",
         );
         rejects(
             V5,
             &packet(0xa2, &cat(&[&[0, 1], &props(&[]), &s(f)])),
             want,
-            ReasonCode::TopicFilterInvalid,
+            ReasonCode::MalformedPacket,
             "MQTT-4.7.1-2",
         );
     }
@@ -324,7 +324,7 @@ fn mqtt_4_8_2_1_and_2_shared_subscription_names() {
             V5,
             &subscribe_v5(f, 0),
             want,
-            ReasonCode::TopicFilterInvalid,
+            ReasonCode::MalformedPacket,
             "MQTT-4.8.2-",
         );
     }

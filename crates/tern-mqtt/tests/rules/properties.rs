@@ -184,13 +184,25 @@ fn valid_property(id: PropertyId) -> Vec<u8> {
 #[test]
 fn every_property_is_accepted_where_the_specification_allows_it() {
     for &id in PropertyId::ALL {
+        // Authentication Data is only valid next to an Authentication Method.
+        let wire = if id == PropertyId::AuthenticationData {
+            cat(&[
+                &valid_property(PropertyId::AuthenticationMethod),
+                &valid_property(id),
+            ])
+        } else {
+            valid_property(id)
+        };
         for &ctx in spec_contexts(id) {
-            let packet = decodes(V5, &ctx.wire(&valid_property(id)));
+            let packet = decodes(V5, &ctx.wire(&wire));
             let props = ctx.properties(&packet);
             let got: Vec<Property> = props.iter().collect();
-            assert_eq!(got.len(), 1, "{id:?} in {ctx:?}: {got:?}");
-            assert_eq!(got[0].id(), id);
-            assert_eq!(props.as_bytes()[..], valid_property(id)[..]);
+            assert_eq!(
+                got.last().map(Property::id),
+                Some(id),
+                "{id:?} in {ctx:?}: {got:?}"
+            );
+            assert_eq!(props.as_bytes()[..], wire[..]);
         }
     }
 }
@@ -314,8 +326,14 @@ fn property_values_outside_the_specification() {
     // value to be set to zero."
     bad(I::MaximumPacketSize, Ctx::Connect, &[0, 0, 0, 0]);
     bad(I::MaximumPacketSize, Ctx::ConnAck, &[0, 0, 0, 0]);
-    // "A Topic Alias of 0 is not permitted" [MQTT-3.3.2-8].
-    bad(I::TopicAlias, Ctx::Publish, &[0, 0]);
+    // "A Topic Alias of 0 is not permitted" [MQTT-3.3.2-8]; 0x94 Topic Alias invalid.
+    rejects(
+        V5,
+        &Ctx::Publish.wire(&[I::TopicAlias as u8, 0, 0]),
+        DecodeError::InvalidPropertyValue(I::TopicAlias),
+        ReasonCode::TopicAliasInvalid,
+        "property value",
+    );
     // "It is a Protocol Error to include Maximum QoS more than once, or to have a value other
     // than 0 or 1."
     bad(I::MaximumQoS, Ctx::ConnAck, &[2]);
@@ -364,4 +382,30 @@ fn unknown_property_identifiers_are_malformed() {
             "unknown property",
         );
     }
+}
+
+#[test]
+fn authentication_data_without_method_is_a_protocol_error() {
+    // "It is a Protocol Error to include Authentication Data if there is no Authentication
+    // Method" (MQTT 5.0 §3.1.2.11.10; the same for CONNACK and AUTH).
+    for ctx in [Ctx::Connect, Ctx::ConnAck, Ctx::Auth] {
+        rejects(
+            V5,
+            &ctx.wire(&valid_property(PropertyId::AuthenticationData)),
+            DecodeError::AuthenticationDataWithoutMethod,
+            RC_PROTOCOL,
+            "Authentication Data",
+        );
+    }
+    let props = Properties::from_properties([Property::AuthenticationData("x".into())]).unwrap();
+    let mut auth = tern_mqtt::Auth::default();
+    auth.properties = props;
+    let mut buf = BytesMut::new();
+    assert_eq!(
+        Packet::Auth(auth).encode(V5, MAX_PACKET_SIZE, &mut buf),
+        Err(tern_mqtt::EncodeError::InvalidProperty(
+            PropertyId::AuthenticationData
+        ))
+    );
+    assert!(buf.is_empty());
 }

@@ -79,3 +79,22 @@ fn server_codec_learns_the_level_from_connect_with_decode_mut() {
         }
     }
 }
+
+#[test]
+fn mqtt_3_1_0_1_server_codec_refuses_from_the_first_byte() {
+    // A client that opens with anything but CONNECT is refused before the rest of its packet
+    // is buffered: one byte of a PUBLISH is enough.
+    let codec = Codec::server();
+    let mut buf = BytesMut::from(&[0x30u8][..]);
+    assert_eq!(
+        codec.decode(&mut buf),
+        Err(DecodeError::ExpectedConnect(PacketType::Publish))
+    );
+    assert_eq!(&buf[..], &[0x30]);
+    // A CONNECT's first byte alone is simply incomplete.
+    let mut buf = BytesMut::from(&[0x10u8][..]);
+    assert_eq!(
+        codec.decode(&mut buf),
+        Ok(Decoded::Incomplete { needed: None })
+    );
+}
