@@ -62,9 +62,25 @@ impl MqttString {
         Ok(MqttString(bytes))
     }
 
+    /// Wraps bytes that the caller has already checked with [`validate`] or
+    /// [`is_plain_ascii`].
+    pub(crate) fn from_validated(bytes: Bytes) -> Self {
+        MqttString(bytes)
+    }
+
     /// The empty string.
     pub const fn empty() -> Self {
         MqttString(Bytes::new())
+    }
+
+    /// Length in bytes (without going through `str`, whose `Deref` re-checks UTF-8).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the string is empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     /// The string as `&str`.
@@ -84,11 +100,60 @@ impl MqttString {
     }
 }
 
-/// Checks the MQTT string rules. ASCII, the common case, is checked byte by byte without the
-/// general UTF-8 decoder.
+/// Whether every byte is ASCII and none is NUL: such bytes are a valid MQTT string (length
+/// aside). This is the common case, checked eight bytes at a time.
+#[inline]
+pub(crate) fn is_plain_ascii(bytes: &[u8]) -> bool {
+    is_plain(bytes, false)
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// Non-zero exactly when some byte of `x` is zero (the top bits it sets are only meaningful as
+/// a whole: "Determine if a word has a zero byte", Bit Twiddling Hacks).
+#[inline]
+const fn zero_byte(x: u64) -> u64 {
+    x.wrapping_sub(ONES) & !x & HIGHS
+}
+
+/// Whether every byte is ASCII and none is NUL, nor (with `no_wildcards`) '+' or '#'. Eight
+/// bytes per step without branches (SWAR), then byte by byte for the last few.
+#[inline]
+pub(crate) fn is_plain(bytes: &[u8], no_wildcards: bool) -> bool {
+    let mut words = bytes.chunks_exact(8);
+    let mut bad = 0u64;
+    for word in &mut words {
+        let Ok(word) = <[u8; 8]>::try_from(word) else {
+            return false; // unreachable: `chunks_exact(8)` yields eight bytes
+        };
+        let x = u64::from_le_bytes(word);
+        // Top bits: a byte >= 0x80, or a zero byte.
+        bad |= x | zero_byte(x);
+        if no_wildcards {
+            // '+' (0x2b) and '#' (0x23) differ only in bit 3: clear it and look for 0x23.
+            bad |= zero_byte((x & !(0x08 * ONES)) ^ (0x23 * ONES));
+        }
+    }
+    let mut tail = 0u8;
+    for &b in words.remainder() {
+        // `b | (b - 1)` has its top bit set exactly when b is 0 (wraps to 0xff) or b >= 0x80.
+        tail |= b | b.wrapping_sub(1);
+        if no_wildcards {
+            tail |= u8::from(b & !0x08 == b'#') << 7;
+        }
+    }
+    bad & HIGHS == 0 && tail & 0x80 == 0
+}
+
+/// Checks the MQTT string rules: plain ASCII (the common case) with one vectorised pass, the
+/// rest byte by byte and with the general UTF-8 decoder.
 pub(crate) fn validate(bytes: &[u8]) -> Result<(), StringError> {
     if bytes.len() > usize::from(u16::MAX) {
         return Err(StringError::TooLong);
+    }
+    if is_plain_ascii(bytes) {
+        return Ok(());
     }
     let mut ascii = true;
     for &b in bytes {
@@ -175,6 +240,23 @@ mod tests {
         // U+FEFF must not be skipped or stripped by a receiver.
         let s = MqttString::new("\u{feff}x").unwrap();
         assert_eq!(s.as_str(), "\u{feff}x");
+    }
+
+    #[test]
+    fn plain_ascii_is_ascii_without_nul() {
+        assert!(is_plain_ascii(b""));
+        assert!(is_plain_ascii(b"\x01 sensors/\x7f"));
+        for bad in [&b"\0"[..], b"a\0", b"\x80", b"abc\xff", "é".as_bytes()] {
+            assert!(!is_plain_ascii(bad), "{bad:?}");
+        }
+        // Every position of a long input is checked (the vectorised loop and its tail).
+        for i in 0..100 {
+            let mut v = vec![b'a'; 100];
+            v[i] = 0;
+            assert!(!is_plain_ascii(&v));
+            v[i] = 0x80;
+            assert!(!is_plain_ascii(&v));
+        }
     }
 
     #[test]

@@ -102,7 +102,7 @@ impl TopicName {
         if s.is_empty() {
             return Err(TopicError::Empty);
         }
-        validate_name(&s)?;
+        validate_name(s.as_bytes())?;
         Ok(TopicName(s))
     }
 
@@ -119,8 +119,34 @@ impl TopicName {
 
     /// Validates a decoded topic, which may be empty (the caller checks for a Topic Alias).
     pub(crate) fn from_wire(s: MqttString) -> Result<Self, TopicError> {
-        validate_name(&s)?;
+        validate_name(s.as_bytes())?;
         Ok(TopicName(s))
+    }
+
+    /// Validates the bytes of a decoded topic as an MQTT string and then as a topic name, which
+    /// may be empty (the caller checks for a Topic Alias). Same checks and errors as
+    /// `from_wire(MqttString::from_bytes(bytes)?)`, with one vectorised pass for the common
+    /// case of plain ASCII without wildcards.
+    pub(crate) fn from_wire_bytes(bytes: Bytes) -> Result<Self, TopicError> {
+        if bytes.len() <= usize::from(u16::MAX) && is_plain_name(&bytes) {
+            return Ok(TopicName(MqttString::from_validated(bytes)));
+        }
+        Self::from_wire(MqttString::from_bytes(bytes)?)
+    }
+
+    /// Wraps bytes for which [`is_plain_name`] holds.
+    pub(crate) fn from_plain(bytes: Bytes) -> Self {
+        TopicName(MqttString::from_validated(bytes))
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the name is empty ([`TopicName::alias_only`]).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     /// The name as `&str`.
@@ -139,8 +165,27 @@ impl TopicName {
     }
 }
 
-fn validate_name(s: &str) -> Result<(), TopicError> {
-    if s.bytes().any(|b| b == b'+' || b == b'#') {
+/// Whether a byte is '+' (0x2b) or '#' (0x23): the two differ only in bit 3.
+#[inline]
+fn is_wildcard(b: u8) -> bool {
+    b & !0x08 == b'#'
+}
+
+/// Whether any byte is '+' or '#', in one branch-free (vectorised) pass.
+#[inline]
+fn has_wildcard(bytes: &[u8]) -> bool {
+    bytes.iter().fold(false, |acc, &b| acc | is_wildcard(b))
+}
+
+/// Whether `bytes` is plain ASCII without NUL, '+' or '#': a valid MQTT string and topic name
+/// (when not empty), decided in one pass of eight bytes per step.
+#[inline]
+pub(crate) fn is_plain_name(bytes: &[u8]) -> bool {
+    crate::string::is_plain(bytes, true)
+}
+
+fn validate_name(s: &[u8]) -> Result<(), TopicError> {
+    if has_wildcard(s) {
         return Err(TopicError::WildcardInName);
     }
     Ok(())
@@ -176,6 +221,15 @@ impl TopicFilter {
 
     /// Validates an already valid MQTT string as a topic filter.
     pub fn from_string(s: MqttString) -> Result<Self, TopicError> {
+        let bytes = s.as_bytes();
+        if !has_wildcard(bytes) && !bytes.starts_with(SHARE_PREFIX) {
+            // No wildcard to place and no share name to check: only emptiness is left.
+            return if bytes.is_empty() {
+                Err(TopicError::Empty)
+            } else {
+                Ok(TopicFilter(s))
+            };
+        }
         let inner = match parse_shared(&s)? {
             Some(shared) => shared.filter,
             None => s.as_str(),
@@ -201,7 +255,20 @@ impl TopicFilter {
 
     /// The share name and inner filter when this is a shared subscription.
     pub fn shared(&self) -> Option<SharedSubscription<'_>> {
+        if !self.0.as_bytes().starts_with(SHARE_PREFIX) {
+            return None;
+        }
         parse_shared(&self.0).ok().flatten()
+    }
+
+    /// Length in bytes (including any `$share/{group}/` prefix).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the filter is empty (never, for a validated filter).
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 
     /// The filter that topic names are matched against: without a `$share/{group}/` prefix.
@@ -266,6 +333,8 @@ impl<'a> SharedSubscription<'a> {
         Ok(shared)
     }
 }
+
+const SHARE_PREFIX: &[u8] = b"$share/";
 
 fn parse_shared(s: &str) -> Result<Option<SharedSubscription<'_>>, TopicError> {
     let Some(rest) = s.strip_prefix("$share/") else {
@@ -353,6 +422,28 @@ topic_common_impls!(TopicFilter);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_name_check_sees_every_byte() {
+        assert!(is_plain_name(
+            b"factory/line-4/press-17/sensors/temperature"
+        ));
+        for len in [1, 7, 8, 9, 16, 43] {
+            for i in 0..len {
+                for bad in [b'+', b'#', 0, 0x80, 0xff] {
+                    let mut v = vec![b'a'; len];
+                    v[i] = bad;
+                    assert!(!is_plain_name(&v), "{v:?}");
+                }
+                // Neighbours of the wildcards in the byte table are fine.
+                for good in [b'*', b',', b'"', b'$', 0x01, 0x7f, 0x2a, 0x22, 0x03, 0x0b] {
+                    let mut v = vec![b'a'; len];
+                    v[i] = good;
+                    assert!(is_plain_name(&v), "{v:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn mqtt_4_7_3_1_empty_topics_are_invalid() {

@@ -21,6 +21,15 @@ impl<'a> Reader<'a> {
         Reader { bytes, pos: 0 }
     }
 
+    /// A cursor starting `pos` bytes into `bytes` (e.g. past a packet's fixed header), so that
+    /// the body needs no `Bytes` of its own.
+    pub(crate) fn at(bytes: &'a Bytes, pos: usize) -> Self {
+        Reader {
+            bytes,
+            pos: pos.min(bytes.len()),
+        }
+    }
+
     pub(crate) fn remaining(&self) -> usize {
         self.bytes.len() - self.pos
     }
@@ -106,6 +115,10 @@ impl<'a> Reader<'a> {
 /// bytes [MQTT-1.5.5-1]; 3.1.1 §2.2.3 defines the same unique encoding, and we apply the rule
 /// to both levels so that every value has exactly one wire form.
 pub(crate) fn read_varint(buf: &[u8]) -> Result<Option<(u32, usize)>, DecodeError> {
+    // One byte (values below 128: small packets, empty property blocks) is the common case.
+    if let Some(&b @ 0..0x80) = buf.first() {
+        return Ok(Some((u32::from(b), 1)));
+    }
     let mut value: u32 = 0;
     for (i, &byte) in buf.iter().enumerate().take(4) {
         value |= u32::from(byte & 0x7f) << (7 * i);

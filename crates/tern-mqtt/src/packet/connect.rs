@@ -96,8 +96,8 @@ impl Connect {
         }
     }
 
-    pub(crate) fn decode(body: &Bytes) -> Result<Connect, DecodeError> {
-        let mut r = Reader::new(body);
+    /// Decodes the body of a CONNECT; `r` is positioned after the fixed header.
+    pub(crate) fn decode(mut r: Reader<'_>) -> Result<Connect, DecodeError> {
         let name = r.binary()?;
         let level = r.u8()?;
         let protocol = match (&name[..], level) {

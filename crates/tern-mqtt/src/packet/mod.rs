@@ -381,7 +381,7 @@ impl Packet {
             }
             _ => return Err(DecodeError::Truncated),
         };
-        decode_body(Some(version), header, bytes.slice(header.header_len..))
+        decode_body(Some(version), header, &bytes)
     }
 }
 
@@ -462,20 +462,22 @@ pub(crate) fn parse_fixed_header(buf: &[u8]) -> Result<Option<FixedHeader>, Deco
     }))
 }
 
-/// Decodes the variable header and payload of a packet whose fixed header is `h`.
+/// Decodes the variable header and payload of `frame`, a whole packet whose fixed header is
+/// `h`. Fields are slices of `frame`.
 fn decode_body(
     version: Option<ProtocolVersion>,
     h: FixedHeader,
-    body: Bytes,
+    frame: &Bytes,
 ) -> Result<Packet, DecodeError> {
     let version = match (version, h.packet_type) {
         (_, PacketType::Connect) => {
-            return connect::Connect::decode(&body).map(|c| Packet::Connect(Box::new(c)));
+            return connect::Connect::decode(Reader::at(frame, h.header_len))
+                .map(|c| Packet::Connect(Box::new(c)));
         }
         (Some(v), _) => v,
         (None, t) => return Err(DecodeError::ExpectedConnect(t)),
     };
-    let mut r = Reader::new(&body);
+    let mut r = Reader::at(frame, h.header_len);
     let packet = match h.packet_type {
         PacketType::Connect => return Err(DecodeError::Truncated), // handled above
         PacketType::ConnAck => Packet::ConnAck(ConnAck::decode(version, &mut r)?),
@@ -617,9 +619,15 @@ impl Codec {
                 needed: NonZeroUsize::new(total - buf.len()),
             });
         }
+        // (No let chains here: they need Rust 1.88, above this crate's MSRV.)
+        if let (Some(version), PacketType::Publish) = (self.version, h.packet_type) {
+            if let Some(p) = Publish::decode_plain(version, h, buf) {
+                return Ok(Decoded::Packet(Packet::Publish(p)));
+            }
+        }
         // The packet leaves the buffer; on error it is put back so that nothing is consumed.
         let packet = buf.split_to(total).freeze();
-        match decode_body(self.version, h, packet.slice(h.header_len..)) {
+        match decode_body(self.version, h, &packet) {
             Ok(p) => Ok(Decoded::Packet(p)),
             Err(e) => {
                 let mut restored = BytesMut::with_capacity(packet.len() + buf.len());

@@ -1,13 +1,13 @@
 //! PUBLISH (MQTT 5.0 §3.3) and its acknowledgements PUBACK, PUBREC, PUBREL and PUBCOMP
 //! (§3.4–§3.7).
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
-use super::{PacketId, PacketType, ProtocolVersion, QoS};
+use super::{FixedHeader, PacketId, PacketType, ProtocolVersion, QoS};
 use crate::error::{DecodeError, EncodeError};
 use crate::property::{Properties, PropertyContext, PropertyId};
 use crate::reason::ReasonCode;
-use crate::topic::{TopicError, TopicName};
+use crate::topic::{self, TopicError, TopicName};
 use crate::wire::Reader;
 
 const PUBLISH_PROPS: PropertyContext = PropertyContext::Packet(PacketType::Publish);
@@ -72,7 +72,7 @@ impl Publish {
         if dup && qos == QoS::AtMostOnce {
             return Err(DecodeError::DupWithQoS0);
         }
-        let topic = TopicName::from_wire(r.string()?)?;
+        let topic = TopicName::from_wire_bytes(r.binary()?)?;
         let packet_id = match qos {
             QoS::AtMostOnce => None,
             _ => Some(PacketId::read(r)?),
@@ -99,6 +99,66 @@ impl Publish {
             packet_id,
             properties,
             payload,
+        })
+    }
+
+    /// The fast path of [`Codec::decode`](super::Codec::decode) for the common PUBLISH: a plain
+    /// ASCII topic name (no NUL, no wildcard, not empty), a valid packet identifier if QoS > 0,
+    /// and (5.0) no properties. It checks the packet in `buf` in place and only then splits it
+    /// off, moving the rest of the packet into the payload, so that decoding takes two
+    /// reference counts on the buffer instead of three or four.
+    ///
+    /// `buf` must hold the whole packet whose fixed header is `h`. Returns `None`, consuming
+    /// nothing, for anything else; the general path then decodes it (and reports any error).
+    /// Whenever this returns a packet, the general path returns the same packet.
+    #[inline]
+    pub(crate) fn decode_plain(
+        version: ProtocolVersion,
+        h: FixedHeader,
+        buf: &mut BytesMut,
+    ) -> Option<Self> {
+        let dup = h.flags & 0b1000 != 0;
+        let qos = QoS::from_u8((h.flags >> 1) & 0b11)?;
+        let retain = h.flags & 1 != 0;
+        if dup && qos == QoS::AtMostOnce {
+            return None;
+        }
+        let body = buf.get(h.header_len..h.total())?;
+        let (&[t0, t1], rest) = body.split_first_chunk::<2>()?;
+        let topic_len = usize::from(u16::from_be_bytes([t0, t1]));
+        let (topic, mut rest) = rest.split_at_checked(topic_len)?;
+        if topic.is_empty() || !topic::is_plain_name(topic) {
+            return None;
+        }
+        let packet_id = match qos {
+            QoS::AtMostOnce => None,
+            _ => {
+                let (&[a, b], r) = rest.split_first_chunk::<2>()?;
+                rest = r;
+                Some(PacketId::new(u16::from_be_bytes([a, b]))?)
+            }
+        };
+        if version.is_v5() {
+            // An empty property block: a Property Length of zero.
+            let (&0, r) = rest.split_first()? else {
+                return None;
+            };
+            rest = r;
+        }
+        let payload_start = h.total() - rest.len();
+        let topic_start = h.header_len + 2;
+        // Two shares of the buffer: the topic, and the rest of the packet as the payload.
+        let mut frame = buf.split_to(h.total()).freeze();
+        let topic = frame.slice(topic_start..topic_start + topic_len);
+        frame.advance(payload_start);
+        Some(Publish {
+            dup,
+            qos,
+            retain,
+            topic: TopicName::from_plain(topic),
+            packet_id,
+            properties: Properties::new(),
+            payload: frame,
         })
     }
 
@@ -282,5 +342,75 @@ fn write_ack(
     buf.put_u8(code.as_u8());
     if !properties.is_empty() {
         properties.write(buf);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::{BufMut, Bytes, BytesMut};
+    use proptest::prelude::*;
+
+    use crate::packet::{Codec, Decoded, Packet, ProtocolVersion};
+
+    /// A PUBLISH frame from raw parts, valid or not: `topic_len` may lie about the topic.
+    fn frame(flags: u8, topic_len: u16, topic: &[u8], rest: &[u8]) -> Vec<u8> {
+        let mut body = BytesMut::new();
+        body.put_u16(topic_len);
+        body.put_slice(topic);
+        body.put_slice(rest);
+        let mut f = BytesMut::new();
+        f.put_u8(0x30 | flags);
+        crate::wire::put_varint(&mut f, body.len() as u32);
+        f.put_slice(&body);
+        f.to_vec()
+    }
+
+    fn topic_byte() -> impl Strategy<Value = u8> {
+        prop_oneof![
+            4 => prop::sample::select(b"abc/$_-09".to_vec()),
+            1 => prop::sample::select(vec![b'+', b'#', 0, 0x7f, 0x80, 0xc3, 0xa9, 0xff]),
+        ]
+    }
+
+    proptest! {
+        /// `Codec::decode` takes a fast path for plain PUBLISH packets; whatever it returns
+        /// must be what the general path (`Packet::decode`) returns, errors included.
+        #[test]
+        fn publish_fast_path_agrees_with_general_path(
+            flags in 0u8..16,
+            topic in prop::collection::vec(topic_byte(), 0..24),
+            lie in prop_oneof![4 => Just(0i32), 1 => -2i32..3],
+            rest in prop_oneof![
+                Just(vec![0x12, 0x34, 0]),
+                Just(vec![0, 0, 0]),
+                Just(vec![0x12, 0x34, 3, 0x23, 0, 1]),
+                Just(vec![0x12, 0x34]),
+                Just(vec![0]),
+                Just(vec![]),
+                prop::collection::vec(any::<u8>(), 0..6),
+            ],
+            payload in prop::collection::vec(any::<u8>(), 0..6),
+        ) {
+            let topic_len = (topic.len() as i32 + lie).clamp(0, 0xffff) as u16;
+            let mut tail = rest.clone();
+            tail.extend_from_slice(&payload);
+            let wire = frame(flags, topic_len, &topic, &tail);
+            for version in [ProtocolVersion::V3_1_1, ProtocolVersion::V5] {
+                let mut buf = BytesMut::from(&wire[..]);
+                let fast = Codec::new(version).decode(&mut buf);
+                let general = Packet::decode(version, Bytes::from(wire.clone()));
+                match (&fast, &general) {
+                    (Ok(Decoded::Packet(a)), Ok(b)) => {
+                        prop_assert_eq!(a, b);
+                        prop_assert!(buf.is_empty());
+                    }
+                    (Err(a), Err(b)) => {
+                        prop_assert_eq!(a, b);
+                        prop_assert_eq!(&buf[..], &wire[..]);
+                    }
+                    _ => prop_assert!(false, "{version}: codec {fast:?}, general {general:?}"),
+                }
+            }
+        }
     }
 }
