@@ -117,33 +117,63 @@ const fn zero_byte(x: u64) -> u64 {
     x.wrapping_sub(ONES) & !x & HIGHS
 }
 
-/// Whether every byte is ASCII and none is NUL, nor (with `no_wildcards`) '+' or '#'. Eight
-/// bytes per step without branches (SWAR), then byte by byte for the last few.
+/// The index of the first '+' or '#' in `bytes` at or after `from`: eight bytes per step.
 #[inline]
-pub(crate) fn is_plain(bytes: &[u8], no_wildcards: bool) -> bool {
-    let mut words = bytes.chunks_exact(8);
-    let mut bad = 0u64;
-    for word in &mut words {
+pub(crate) fn find_wildcard(bytes: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(word) = bytes.get(i..i + 8) {
         let Ok(word) = <[u8; 8]>::try_from(word) else {
-            return false; // unreachable: `chunks_exact(8)` yields eight bytes
+            break; // unreachable: the range is eight bytes long
         };
         let x = u64::from_le_bytes(word);
+        let hits = zero_byte((x & !(0x08 * ONES)) ^ (0x23 * ONES));
+        if hits != 0 {
+            // The lowest flagged byte is always a true match (only bytes above a match can be
+            // flagged spuriously, by the borrow).
+            return Some(i + (hits.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    let tail = bytes.get(i..)?;
+    tail.iter().position(|&b| b & !0x08 == b'#').map(|p| i + p)
+}
+
+/// Whether every byte is ASCII and none is NUL, nor (with `no_wildcards`) '+' or '#'. Eight
+/// bytes per step without branches (SWAR); the last step re-reads the final eight bytes
+/// (overlapping the previous step, which is harmless for a yes/no answer) instead of going byte
+/// by byte. Inputs shorter than eight bytes go byte by byte.
+#[inline]
+pub(crate) fn is_plain(bytes: &[u8], no_wildcards: bool) -> bool {
+    #[inline]
+    fn bad_bits(word: [u8; 8], no_wildcards: bool) -> u64 {
+        let x = u64::from_le_bytes(word);
         // Top bits: a byte >= 0x80, or a zero byte.
-        bad |= x | zero_byte(x);
+        let mut bad = x | zero_byte(x);
         if no_wildcards {
             // '+' (0x2b) and '#' (0x23) differ only in bit 3: clear it and look for 0x23.
             bad |= zero_byte((x & !(0x08 * ONES)) ^ (0x23 * ONES));
         }
+        bad
     }
-    let mut tail = 0u8;
-    for &b in words.remainder() {
-        // `b | (b - 1)` has its top bit set exactly when b is 0 (wraps to 0xff) or b >= 0x80.
-        tail |= b | b.wrapping_sub(1);
-        if no_wildcards {
-            tail |= u8::from(b & !0x08 == b'#') << 7;
+    let Some(last) = bytes.last_chunk::<8>() else {
+        let mut bad = 0u8;
+        for &b in bytes {
+            // `b | (b - 1)` has its top bit set exactly when b is 0 (wraps to 0xff) or
+            // b >= 0x80.
+            bad |= b | b.wrapping_sub(1);
+            if no_wildcards {
+                bad |= u8::from(b & !0x08 == b'#') << 7;
+            }
+        }
+        return bad & 0x80 == 0;
+    };
+    let mut bad = bad_bits(*last, no_wildcards);
+    for word in bytes.chunks_exact(8) {
+        if let Ok(word) = <[u8; 8]>::try_from(word) {
+            bad |= bad_bits(word, no_wildcards);
         }
     }
-    bad & HIGHS == 0 && tail & 0x80 == 0
+    bad & HIGHS == 0
 }
 
 /// Checks the MQTT string rules: plain ASCII (the common case) with one vectorised pass, the

@@ -222,20 +222,28 @@ impl TopicFilter {
     /// Validates an already valid MQTT string as a topic filter.
     pub fn from_string(s: MqttString) -> Result<Self, TopicError> {
         let bytes = s.as_bytes();
-        if !has_wildcard(bytes) && !bytes.starts_with(SHARE_PREFIX) {
-            // No wildcard to place and no share name to check: only emptiness is left.
-            return if bytes.is_empty() {
-                Err(TopicError::Empty)
-            } else {
-                Ok(TopicFilter(s))
-            };
+        if bytes.starts_with(SHARE_PREFIX) {
+            if let Some(shared) = parse_shared(&s)? {
+                validate_filter(shared.filter.as_bytes())?;
+            }
+        } else {
+            validate_filter(bytes)?;
         }
-        let inner = match parse_shared(&s)? {
-            Some(shared) => shared.filter,
-            None => s.as_str(),
-        };
-        validate_filter(inner)?;
         Ok(TopicFilter(s))
+    }
+
+    /// Validates the bytes of a decoded filter as an MQTT string and then as a topic filter:
+    /// the same checks and errors as `from_string(MqttString::from_bytes(bytes)?)`, with one
+    /// pass for the common plain-ASCII filter without wildcards.
+    pub(crate) fn from_wire_bytes(bytes: Bytes) -> Result<Self, TopicError> {
+        if !bytes.is_empty()
+            && bytes.len() <= usize::from(u16::MAX)
+            && is_plain_name(&bytes)
+            && !bytes.starts_with(SHARE_PREFIX)
+        {
+            return Ok(TopicFilter(MqttString::from_validated(bytes)));
+        }
+        Self::from_string(MqttString::from_bytes(bytes)?)
     }
 
     /// The filter as `&str` (including any `$share/{group}/` prefix).
@@ -290,7 +298,42 @@ impl TopicFilter {
     }
 }
 
-fn validate_filter(s: &str) -> Result<(), TopicError> {
+/// Checks wildcard placement: '#' only as the whole last level, '+' only as a whole level
+/// [MQTT-4.7.1-1] [MQTT-4.7.1-2]. Works on bytes (wildcards and '/' are ASCII, and UTF-8
+/// continuation bytes never are) and visits only the wildcards. The error is the one a
+/// level-by-level check reports: the first level with a misplaced wildcard, and within it
+/// '#' before '+'.
+fn validate_filter(s: &[u8]) -> Result<(), TopicError> {
+    if s.is_empty() {
+        return Err(TopicError::Empty);
+    }
+    let n = s.len();
+    let mut from = 0;
+    while let Some(at) = crate::string::find_wildcard(s, from) {
+        let starts_level = at == 0 || s.get(at - 1) == Some(&b'/');
+        let is_last = at + 1 == n;
+        if s.get(at) == Some(&b'#') {
+            if !(starts_level && is_last) {
+                return Err(TopicError::MultiLevelWildcardPlacement);
+            }
+        } else if !(starts_level && (is_last || s.get(at + 1) == Some(&b'/'))) {
+            // A '#' later in the same level is reported first.
+            let level = s.get(at..).unwrap_or_default();
+            let level = level.split(|&b| b == b'/').next().unwrap_or_default();
+            return Err(if level.contains(&b'#') {
+                TopicError::MultiLevelWildcardPlacement
+            } else {
+                TopicError::SingleLevelWildcardPlacement
+            });
+        }
+        from = at + 1;
+    }
+    Ok(())
+}
+
+/// The level-by-level statement of [`validate_filter`], kept to test it against.
+#[cfg(test)]
+fn validate_filter_by_levels(s: &str) -> Result<(), TopicError> {
     if s.is_empty() {
         return Err(TopicError::Empty);
     }
@@ -328,7 +371,7 @@ impl<'a> SharedSubscription<'a> {
     pub fn parse(s: &'a str) -> Result<Option<Self>, TopicError> {
         let shared = parse_shared(s)?;
         if let Some(sh) = shared {
-            validate_filter(sh.filter)?;
+            validate_filter(sh.filter.as_bytes())?;
         }
         Ok(shared)
     }
@@ -422,6 +465,42 @@ topic_common_impls!(TopicFilter);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn filter_check_agrees_with_the_level_by_level_rule() {
+        // Every string over a small alphabet up to length 6.
+        let alphabet = ['a', '/', '+', '#', 'é'];
+        let mut current = vec![String::new()];
+        for _ in 0..6 {
+            let mut next = Vec::new();
+            for s in &current {
+                assert_eq!(
+                    validate_filter(s.as_bytes()),
+                    validate_filter_by_levels(s),
+                    "{s:?}"
+                );
+                for c in alphabet {
+                    next.push(format!("{s}{c}"));
+                }
+            }
+            current = next;
+        }
+        // Long filters cross the eight-byte steps of the wildcard search.
+        for s in [
+            "factory/line-4/press-17/sensors/+",
+            "factory/line-4/press-17/sensors/#",
+            "factory/line-4/press-17/sensors+/x",
+            "factory/line-4/press-17/sensors/+x#",
+            "factory/line-4/press-17/sensors/#/",
+            "factory/+/+/alarms/#",
+        ] {
+            assert_eq!(
+                validate_filter(s.as_bytes()),
+                validate_filter_by_levels(s),
+                "{s:?}"
+            );
+        }
+    }
 
     #[test]
     fn plain_name_check_sees_every_byte() {

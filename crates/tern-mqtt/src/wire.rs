@@ -89,6 +89,11 @@ impl<'a> Reader<'a> {
         Ok(self.bytes.slice(start..self.pos))
     }
 
+    /// The unread bytes, without consuming them.
+    pub(crate) fn peek_rest(&self) -> &'a [u8] {
+        self.bytes.get(self.pos..).unwrap_or_default()
+    }
+
     /// The rest of the packet (a PUBLISH payload, a SUBACK's codes).
     pub(crate) fn rest(&mut self) -> Bytes {
         let start = self.pos;

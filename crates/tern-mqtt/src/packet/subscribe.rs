@@ -130,9 +130,9 @@ impl Subscribe {
     ) -> Result<Self, DecodeError> {
         let packet_id = PacketId::read(r)?;
         let properties = decode_props(version, PacketType::Subscribe, r)?;
-        let mut subscriptions = Vec::new();
+        let mut subscriptions = Vec::with_capacity(count_entries(r.peek_rest(), 1));
         while !r.is_empty() {
-            let filter = TopicFilter::from_string(r.string()?)?;
+            let filter = TopicFilter::from_wire_bytes(r.binary()?)?;
             let options = SubscriptionOptions::from_byte(version, r.u8()?)?;
             if options.no_local && filter.shared().is_some() {
                 return Err(DecodeError::NoLocalOnSharedSubscription);
@@ -266,9 +266,9 @@ impl Unsubscribe {
     ) -> Result<Self, DecodeError> {
         let packet_id = PacketId::read(r)?;
         let properties = decode_props(version, PacketType::Unsubscribe, r)?;
-        let mut filters = Vec::new();
+        let mut filters = Vec::with_capacity(count_entries(r.peek_rest(), 0));
         while !r.is_empty() {
-            filters.push(TopicFilter::from_string(r.string()?)?);
+            filters.push(TopicFilter::from_wire_bytes(r.binary()?)?);
         }
         if filters.is_empty() {
             return Err(DecodeError::NoTopicFilters {
@@ -353,6 +353,20 @@ impl UnsubAck {
             buf.put_u8(c.as_u8());
         }
     }
+}
+
+/// How many length-prefixed strings, each followed by `extra` bytes, `bytes` holds (counting a
+/// last, truncated one): the capacity for the decoded list, so that it is allocated once. Each
+/// entry takes at least two bytes, so this is at most half the packet.
+fn count_entries(bytes: &[u8], extra: usize) -> usize {
+    let mut n = 0;
+    let mut rest = bytes;
+    while let Some((&[a, b], tail)) = rest.split_first_chunk::<2>() {
+        n += 1;
+        let skip = usize::from(u16::from_be_bytes([a, b])) + extra;
+        rest = tail.get(skip..).unwrap_or_default();
+    }
+    n
 }
 
 fn decode_props(
