@@ -416,12 +416,21 @@ impl Property {
 pub struct Properties {
     /// The property bytes, without the Property Length in front.
     raw: Bytes,
+    /// Which identifiers occur in `raw` (bit `id`), recorded when the block was built or
+    /// decoded so that the encoder's checks need not parse it again. A function of `raw`.
+    ids: u64,
+    /// Which identifiers occur more than once in `raw`. A function of `raw`.
+    repeated: u64,
 }
 
 impl Properties {
     /// No properties.
     pub const fn new() -> Self {
-        Properties { raw: Bytes::new() }
+        Properties {
+            raw: Bytes::new(),
+            ids: 0,
+            repeated: 0,
+        }
     }
 
     /// A builder for a property block.
@@ -494,6 +503,7 @@ impl Properties {
         let raw = r.bytes(len)?;
         let mut pr = Reader::new(&raw);
         let mut seen: u64 = 0;
+        let mut repeated: u64 = 0;
         while !pr.is_empty() {
             let p = Property::read(&mut pr)?;
             let id = p.id();
@@ -504,8 +514,11 @@ impl Properties {
                 });
             }
             let bit = 1u64 << (id as u8);
-            if seen & bit != 0 && !id.repeatable_in(ctx) {
-                return Err(DecodeError::DuplicateProperty(id));
+            if seen & bit != 0 {
+                if !id.repeatable_in(ctx) {
+                    return Err(DecodeError::DuplicateProperty(id));
+                }
+                repeated |= bit;
             }
             seen |= bit;
         }
@@ -513,12 +526,42 @@ impl Properties {
         {
             return Err(DecodeError::AuthenticationDataWithoutMethod);
         }
-        Ok(Properties { raw })
+        Ok(Properties {
+            raw,
+            ids: seen,
+            repeated,
+        })
     }
 
     /// Checks that every property may appear in `ctx` (the builder has checked values and
     /// repetition except Subscription Identifier, which may repeat only in PUBLISH).
+    ///
+    /// Decided from the identifiers recorded with the block; only a block that breaks a rule
+    /// is read again, to report the first offending property in wire order.
+    #[inline]
     pub(crate) fn check(&self, ctx: PropertyContext) -> Result<(), EncodeError> {
+        if self.ids == 0 {
+            return Ok(());
+        }
+        let mut ids = self.ids;
+        let auth_ok =
+            has(ids, PropertyId::AuthenticationMethod) || !has(ids, PropertyId::AuthenticationData);
+        let sub_ids_ok = PropertyId::SubscriptionIdentifier.repeatable_in(ctx)
+            || !has(self.repeated, PropertyId::SubscriptionIdentifier);
+        let mut ok = auth_ok && sub_ids_ok;
+        while ok && ids != 0 {
+            let id = ids.trailing_zeros() as u8;
+            ids &= ids - 1;
+            ok = PropertyId::from_u8(id).is_some_and(|id| id.allowed_in(ctx));
+        }
+        if ok {
+            return Ok(());
+        }
+        self.check_in_order(ctx)
+    }
+
+    /// [`Properties::check`] by reading the properties in wire order.
+    fn check_in_order(&self, ctx: PropertyContext) -> Result<(), EncodeError> {
         let mut sub_ids = 0;
         let mut seen = 0u64;
         for p in self.iter() {
@@ -553,7 +596,9 @@ impl Properties {
 
     pub(crate) fn write(&self, buf: &mut BytesMut) {
         wire::put_varint(buf, self.raw.len() as u32);
-        buf.put_slice(&self.raw);
+        if !self.raw.is_empty() {
+            buf.put_slice(&self.raw);
+        }
     }
 }
 
@@ -667,6 +712,7 @@ impl Iterator for PropertiesIter<'_> {
 pub struct PropertiesBuilder {
     buf: BytesMut,
     seen: u64,
+    repeated: u64,
     error: Option<EncodeError>,
 }
 
@@ -689,6 +735,9 @@ impl PropertiesBuilder {
         }
         match p.value_len() {
             Ok(_) => {
+                if self.seen & bit != 0 {
+                    self.repeated |= bit;
+                }
                 self.seen |= bit;
                 p.write(&mut self.buf);
             }
@@ -715,6 +764,8 @@ impl PropertiesBuilder {
         }
         Ok(Properties {
             raw: self.buf.freeze(),
+            ids: self.seen,
+            repeated: self.repeated,
         })
     }
 }
@@ -728,6 +779,73 @@ mod tests {
         assert_eq!(PropertyId::ALL.len(), 27);
         for &id in PropertyId::ALL {
             assert_eq!(PropertyId::from_u8(id as u8), Some(id));
+        }
+    }
+
+    #[test]
+    fn check_from_recorded_ids_agrees_with_reading_in_order() {
+        let s = |v: &str| MqttString::new(v).unwrap();
+        let one_of_each: alloc::vec::Vec<Property> = PropertyId::ALL
+            .iter()
+            .map(|id| match id.data_type() {
+                DataType::Byte => {
+                    Property::read(&mut Reader::new(&Bytes::from(alloc::vec![*id as u8, 1])))
+                        .unwrap()
+                }
+                _ => match id {
+                    PropertyId::ResponseTopic => {
+                        Property::ResponseTopic(TopicName::new("a/b").unwrap())
+                    }
+                    PropertyId::CorrelationData => Property::CorrelationData(Bytes::from("x")),
+                    PropertyId::AuthenticationData => Property::AuthenticationData("x".into()),
+                    PropertyId::UserProperty => Property::UserProperty(s("k"), s("v")),
+                    PropertyId::SubscriptionIdentifier => Property::SubscriptionIdentifier(7),
+                    other => {
+                        let mut raw = alloc::vec![*other as u8];
+                        match other.data_type() {
+                            DataType::TwoByteInteger => raw.extend([0, 5]),
+                            DataType::FourByteInteger => raw.extend([0, 0, 0, 5]),
+                            _ => raw.extend([0, 1, b'x']),
+                        }
+                        Property::read(&mut Reader::new(&Bytes::from(raw))).unwrap()
+                    }
+                },
+            })
+            .collect();
+        let mut blocks: alloc::vec::Vec<alloc::vec::Vec<Property>> = alloc::vec![
+            alloc::vec![],
+            alloc::vec![
+                Property::SubscriptionIdentifier(1),
+                Property::SubscriptionIdentifier(2)
+            ],
+            alloc::vec![Property::AuthenticationData("d".into())],
+            alloc::vec![
+                Property::AuthenticationMethod(s("m")),
+                Property::AuthenticationData("d".into())
+            ],
+            alloc::vec![
+                Property::SessionExpiryInterval(1),
+                Property::UserProperty(s("a"), s("b")),
+                Property::UserProperty(s("a"), s("c")),
+                Property::TopicAlias(3),
+            ],
+            one_of_each.clone(),
+        ];
+        blocks.extend(one_of_each.iter().map(|p| alloc::vec![p.clone()]));
+        let mut contexts: alloc::vec::Vec<PropertyContext> = (1..=15)
+            .filter_map(PacketType::from_u8)
+            .map(PropertyContext::Packet)
+            .collect();
+        contexts.push(PropertyContext::Will);
+        for block in blocks {
+            let props = Properties::from_properties(block.clone()).unwrap();
+            for &ctx in &contexts {
+                assert_eq!(
+                    props.check(ctx),
+                    props.check_in_order(ctx),
+                    "{block:?} in {ctx:?}"
+                );
+            }
         }
     }
 

@@ -149,6 +149,11 @@ impl TopicName {
         self.0.is_empty()
     }
 
+    /// The name's bytes (without going through `str`, whose `Deref` re-checks UTF-8).
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+
     /// The name as `&str`.
     pub fn as_str(&self) -> &str {
         self.0.as_str()
@@ -277,6 +282,11 @@ impl TopicFilter {
     /// Whether the filter is empty (never, for a validated filter).
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
+    }
+
+    /// The filter's bytes (without going through `str`, whose `Deref` re-checks UTF-8).
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
     }
 
     /// The filter that topic names are matched against: without a `$share/{group}/` prefix.

@@ -152,6 +152,23 @@ pub(crate) const fn varint_len(value: u32) -> usize {
     }
 }
 
+/// A Variable Byte Integer as bytes: four bytes of which the first `n` are used. Callers check
+/// `value <= VARINT_MAX` first.
+pub(crate) const fn varint_bytes(value: u32) -> ([u8; 4], usize) {
+    let b = [
+        (value & 0x7f) as u8,
+        ((value >> 7) & 0x7f) as u8,
+        ((value >> 14) & 0x7f) as u8,
+        ((value >> 21) & 0x7f) as u8,
+    ];
+    match varint_len(value) {
+        1 => ([b[0], 0, 0, 0], 1),
+        2 => ([b[0] | 0x80, b[1], 0, 0], 2),
+        3 => ([b[0] | 0x80, b[1] | 0x80, b[2], 0], 3),
+        _ => ([b[0] | 0x80, b[1] | 0x80, b[2] | 0x80, b[3]], 4),
+    }
+}
+
 /// Writes a Variable Byte Integer. Callers check `value <= VARINT_MAX` first.
 pub(crate) fn put_varint(buf: &mut BytesMut, mut value: u32) {
     loop {
@@ -194,6 +211,8 @@ mod tests {
             let mut b = BytesMut::new();
             put_varint(&mut b, v);
             assert_eq!(b.len(), varint_len(v));
+            let (bytes, n) = varint_bytes(v);
+            assert_eq!(&bytes[..n], &b[..]);
             assert_eq!(read_varint(&b).unwrap(), Some((v, b.len())));
         }
     }
