@@ -239,13 +239,16 @@ impl TopicFilter {
 
     /// Validates the bytes of a decoded filter as an MQTT string and then as a topic filter:
     /// the same checks and errors as `from_string(MqttString::from_bytes(bytes)?)`, with one
-    /// pass for the common plain-ASCII filter without wildcards.
+    /// pass over a plain-ASCII filter for the string rules and one for its wildcards.
     pub(crate) fn from_wire_bytes(bytes: Bytes) -> Result<Self, TopicError> {
         if !bytes.is_empty()
             && bytes.len() <= usize::from(u16::MAX)
-            && is_plain_name(&bytes)
+            && crate::string::is_plain_ascii(&bytes)
             && !bytes.starts_with(SHARE_PREFIX)
         {
+            // A valid string and not shared: only the wildcard placement is left, which is
+            // what `from_string` would check next.
+            validate_filter(&bytes)?;
             return Ok(TopicFilter(MqttString::from_validated(bytes)));
         }
         Self::from_string(MqttString::from_bytes(bytes)?)
