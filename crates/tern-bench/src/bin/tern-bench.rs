@@ -323,6 +323,32 @@ fn table(results: &[CaseResult]) -> String {
 /// the median of a ratio between two equal implementations moves by a few percent between runs.
 const PARITY: f64 = 0.95;
 
+/// Every peer's ratio, not only the fastest's.
+fn ratio_table(results: &[CaseResult]) -> String {
+    let mut s = String::from(
+        "| case | rumqttc ns / tern ns: median (min–max) | mqttrs ns / tern ns: median (min–max) |\n\
+         |---|--:|--:|\n",
+    );
+    for r in results {
+        let cell = |imp: Impl| {
+            r.ratios
+                .iter()
+                .find(|q| q.peer == imp)
+                .map_or("—".to_string(), |q| {
+                    format!("{:.2}× ({:.2}–{:.2})", q.median, q.min, q.max)
+                })
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} |",
+            r.name,
+            cell(Impl::Rumqttc),
+            cell(Impl::Mqttrs)
+        );
+    }
+    s
+}
+
 fn targets(results: &[CaseResult]) -> String {
     let mut s = String::new();
     let publish: Vec<&CaseResult> = results.iter().filter(|r| r.is_publish_decode()).collect();
@@ -511,6 +537,8 @@ fn main() {
     report.push_str(&header);
     report.push('\n');
     report.push_str(&table(&results));
+    report.push('\n');
+    report.push_str(&ratio_table(&results));
     report.push('\n');
     report.push_str(&targets(&results));
     let _ = writeln!(
