@@ -7,7 +7,7 @@
 //! On a shared machine memory-bound code runs up to ~1.8x slower for stretches of 0.1–1 s, so
 //! timing one implementation after the other (as criterion does) swings cross-implementation
 //! ratios by tens of percent. Here, for each case, every implementation is calibrated once to a
-//! slice of about `--slice-ms` of work, and then `--rounds` rounds run each implementation for
+//! slice of about `--slice-ms` of wall time, and then `--rounds` rounds run each implementation for
 //! one slice, in an order that rotates every round. Each round gives a ratio
 //! `peer ns/op / tern ns/op` measured within a few tens of milliseconds, under the same machine
 //! conditions; the report gives the median of those ratios (and their min–max), and the median
@@ -32,7 +32,7 @@ usage: tern-bench [--quick] [--filter SUBSTR] [--rounds N] [--slice-ms MS] [--ou
   --quick          5 rounds of 2 ms slices (a smoke run; numbers are rough)
   --filter SUBSTR  only cases whose name contains SUBSTR (e.g. \"decode PUBLISH\", \"5.0\")
   --rounds N       rounds per case (default 31)
-  --slice-ms MS    work per implementation per round, in milliseconds (default 10)
+  --slice-ms MS    wall time per implementation per round, in milliseconds (default 10)
   --out FILE       also write the report (markdown) to FILE
   --only IMPL      run only this implementation (tern, rumqttc or mqttrs), e.g. under a
                    profiler; no ratios are reported
@@ -101,11 +101,13 @@ fn parse_args() -> Result<Options, String> {
     Ok(o)
 }
 
-/// Number of operations that take about `target` for this runner.
+/// Number of operations that take about `target` of wall-clock time for this runner (buffer
+/// refills included, so that a slice is short even when refilling dominates, as it does for
+/// decoding 64 KiB packets).
 fn calibrate(runner: &mut dyn cases::Runner, target: Duration) -> u64 {
     let mut n = 1u64;
     loop {
-        let t = runner.run(n).time.max(Duration::from_nanos(1));
+        let t = runner.run(n).wall.max(Duration::from_nanos(1));
         if t >= target / 4 || n >= 1 << 40 {
             let scaled = n as f64 * target.as_secs_f64() / t.as_secs_f64();
             return (scaled.round() as u64).max(1);
@@ -486,7 +488,8 @@ fn main() {
     let started = Instant::now();
     let header = format!(
         "Date: {}. Machine: {}.\n\
-         Method: {} rounds per case; each round runs every implementation for a ~{:.0} ms slice, \
+         Method: {} rounds per case; each round runs every implementation for a ~{:.0} ms slice \
+         (wall time, refills included), \
          in rotating order; ns/op is the median over rounds, the speedup is the median of \
          per-round ratios (peer ns / tern ns). Decoding refills a buffer with batches of up to \
          {} KiB (at least {} packets) outside the timed region; `Instant::now()` costs {} ns per \
