@@ -425,7 +425,13 @@ fn encode_frame(
     let size = packet_size(body, max_packet_size)?;
     buf.reserve(size);
     let ([v0, v1, v2, v3], n) = wire::varint_bytes(body as u32);
-    buf.put_slice([first, v0, v1, v2, v3].get(..1 + n).unwrap_or_default());
+    // Fixed-size writes compile to plain stores rather than a call to memcpy.
+    match n {
+        1 => buf.put_slice(&[first, v0]),
+        2 => buf.put_slice(&[first, v0, v1]),
+        3 => buf.put_slice(&[first, v0, v1, v2]),
+        _ => buf.put_slice(&[first, v0, v1, v2, v3]),
+    }
     let start = buf.len();
     write(buf);
     debug_assert_eq!(buf.len() - start, body, "body_len disagrees with write");

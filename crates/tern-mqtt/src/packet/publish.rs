@@ -175,19 +175,18 @@ impl Publish {
         let body = self.body_len(version);
         let size = super::packet_size(body, max_packet_size)?;
         buf.reserve(size);
-        // First byte, Remaining Length and topic length in one write.
+        // First byte, Remaining Length and topic length in one write of a fixed size (which
+        // compiles to plain stores rather than a call to memcpy).
         let ([v0, v1, v2, v3], n) = crate::wire::varint_bytes(body as u32);
         let topic = self.topic.as_bytes();
         let [t0, t1] = (topic.len() as u16).to_be_bytes();
-        let head = [
-            ((PacketType::Publish as u8) << 4) | self.flags(),
-            v0,
-            v1,
-            v2,
-            v3,
-        ];
-        buf.put_slice(head.get(..1 + n).unwrap_or_default());
-        buf.put_slice(&[t0, t1]);
+        let f = ((PacketType::Publish as u8) << 4) | self.flags();
+        match n {
+            1 => buf.put_slice(&[f, v0, t0, t1]),
+            2 => buf.put_slice(&[f, v0, v1, t0, t1]),
+            3 => buf.put_slice(&[f, v0, v1, v2, t0, t1]),
+            _ => buf.put_slice(&[f, v0, v1, v2, v3, t0, t1]),
+        }
         buf.put_slice(topic);
         if let Some(id) = self.packet_id {
             buf.put_u16(id.get());
