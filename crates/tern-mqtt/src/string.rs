@@ -57,6 +57,7 @@ impl MqttString {
     }
 
     /// Validates bytes as an MQTT string, keeping the buffer.
+    #[inline]
     pub fn from_bytes(bytes: Bytes) -> Result<Self, StringError> {
         validate(&bytes)?;
         Ok(MqttString(bytes))
