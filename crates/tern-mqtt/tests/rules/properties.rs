@@ -398,8 +398,10 @@ fn authentication_data_without_method_is_a_protocol_error() {
         );
     }
     let props = Properties::from_properties([Property::AuthenticationData("x".into())]).unwrap();
-    let mut auth = tern_mqtt::Auth::default();
-    auth.properties = props;
+    let auth = tern_mqtt::Auth {
+        properties: props,
+        ..Default::default()
+    };
     let mut buf = BytesMut::new();
     assert_eq!(
         Packet::Auth(auth).encode(V5, MAX_PACKET_SIZE, &mut buf),
