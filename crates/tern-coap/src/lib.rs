@@ -1,0 +1,21 @@
+//! Sans-IO CoAP for tern: RFC 7252 messages and options, URIs (RFC 7252 §6), the CoRE link
+//! format (RFC 6690) and, in later modules, CoAP over TCP (RFC 8323) and the endpoint state
+//! machine.
+//!
+//! Nothing here reads a socket, a clock or a random number generator, and the crate builds as
+//! `#![no_std]` with `alloc` when the default `std` feature is off.
+#![cfg_attr(not(feature = "std"), no_std)]
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
+extern crate alloc;
+
+pub mod link_format;
+pub mod uri;

@@ -1,0 +1,1 @@
+//! RFC 6690 CoRE Link Format (being written).

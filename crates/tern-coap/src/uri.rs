@@ -1,0 +1,1 @@
+//! CoAP URIs (being written).
