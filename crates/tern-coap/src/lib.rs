@@ -18,4 +18,9 @@
 extern crate alloc;
 
 pub mod link_format;
+pub mod message;
+pub mod option;
 pub mod uri;
+
+pub use message::{Code, FormatError, Message, MessageType, Token};
+pub use option::{CoapOption, OptionNumber, Options};
