@@ -20,7 +20,13 @@ extern crate alloc;
 pub mod link_format;
 pub mod message;
 pub mod option;
+pub mod tcp;
 pub mod uri;
+pub mod value;
+
+#[cfg(feature = "arbitrary")]
+#[doc(hidden)]
+pub mod arbitrary;
 
 pub use message::{Code, FormatError, Message, MessageType, Token};
 pub use option::{CoapOption, OptionNumber, Options};

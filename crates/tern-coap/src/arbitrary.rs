@@ -1,0 +1,1 @@
+//! Generators of valid messages for fuzzing and property tests, being written.

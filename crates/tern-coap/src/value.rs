@@ -1,0 +1,1 @@
+//! Typed option values (Block, Content-Format, Observe, ...), being written.
