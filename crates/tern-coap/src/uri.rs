@@ -653,10 +653,11 @@ pub fn compose<'a>(
     }
 
     let host = uri_host.unwrap_or(host);
-    let host = if let Some(inner) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
-        if inner.parse::<Ipv6Addr>().is_err() {
-            return Err(UriError::InvalidHost);
-        }
+    let host = if let Some(inner) = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .filter(|inner| inner.parse::<Ipv6Addr>().is_ok())
+    {
         HostText::Bracketed(inner)
     } else if host.parse::<Ipv6Addr>().is_ok() {
         HostText::Bracketed(host)
@@ -665,6 +666,7 @@ pub fn compose<'a>(
     } else if host.is_empty() {
         return Err(UriError::MissingHost);
     } else {
+        // Anything else is a name; brackets and colons in it get percent-encoded.
         HostText::RegName(host)
     };
 
