@@ -7,13 +7,17 @@
 
 use std::fmt;
 
+use crate::hex;
+
 /// A JSON value whose objects keep their keys in the order they were written. `Display`
 /// writes compact JSON.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Json {
+    /// `null`: a field whose value is unknown, such as the name of an unregistered code.
+    Null,
     /// `true` or `false`.
     Bool(bool),
-    /// A non-negative integer: every number in an MQTT packet is one.
+    /// A non-negative integer: every number in an MQTT or CoAP message is one.
     Number(u64),
     /// A string.
     String(String),
@@ -29,6 +33,7 @@ impl Json {
     pub(crate) fn to_value(&self) -> serde_json::Value {
         use serde_json::Value;
         match self {
+            Json::Null => Value::Null,
             Json::Bool(b) => Value::Bool(*b),
             Json::Number(n) => Value::from(*n),
             Json::String(s) => Value::String(s.clone()),
@@ -46,6 +51,7 @@ impl Json {
 impl fmt::Display for Json {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Json::Null => f.write_str("null"),
             Json::Bool(b) => write!(f, "{b}"),
             Json::Number(n) => write!(f, "{n}"),
             Json::String(s) => write_string(f, s),
@@ -90,6 +96,13 @@ macro_rules! json_from {
 }
 json_from!(u8, u16, u32, usize);
 
+/// `None` is `null`.
+impl<T: Into<Json>> From<Option<T>> for Json {
+    fn from(v: Option<T>) -> Json {
+        v.map_or(Json::Null, Into::into)
+    }
+}
+
 impl From<bool> for Json {
     fn from(b: bool) -> Json {
         Json::Bool(b)
@@ -118,6 +131,18 @@ impl FromIterator<Json> for Json {
     fn from_iter<I: IntoIterator<Item = Json>>(iter: I) -> Json {
         Json::Array(iter.into_iter().collect())
     }
+}
+
+/// Bytes of an application payload (MQTT PUBLISH and Will, CoAP message) as
+/// `{"hex", "text", "length"}`, `text` only when the bytes are UTF-8.
+pub(crate) fn payload(bytes: &[u8]) -> Json {
+    let mut o = Object::new();
+    o.put("hex", hex::encode(bytes));
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        o.put("text", text);
+    }
+    o.put("length", bytes.len());
+    o.into()
 }
 
 /// Builds a [`Json::Object`].
@@ -156,6 +181,25 @@ mod tests {
         assert_eq!(Json::Array(vec![]).to_string(), "[]");
         assert_eq!(Json::Object(vec![]).to_string(), "{}");
         assert_eq!(Json::from(u32::MAX).to_string(), "4294967295");
+    }
+
+    #[test]
+    fn null_and_options() {
+        assert_eq!(Json::Null.to_string(), "null");
+        assert_eq!(Json::from(None::<&str>).to_string(), "null");
+        assert_eq!(Json::from(Some(7u8)).to_string(), "7");
+    }
+
+    #[test]
+    fn payload_text_only_when_utf8() {
+        use serde_json::json;
+        let payload = |bytes: &[u8]| payload(bytes).to_value();
+        assert_eq!(payload(b""), json!({"hex": "", "text": "", "length": 0}));
+        assert_eq!(
+            payload("héllo".as_bytes()),
+            json!({"hex": "68c3a96c6c6f", "text": "héllo", "length": 6})
+        );
+        assert_eq!(payload(b"\xc3"), json!({"hex": "c3", "length": 1}));
     }
 
     #[test]

@@ -21,7 +21,7 @@ use tern_mqtt::{
 };
 
 use crate::hex;
-use crate::json::{Json, Object};
+use crate::json::{Json, Object, payload};
 
 /// Where a packet sat in the byte stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -309,17 +309,6 @@ fn property(p: &Property) -> Json {
         .with("name", id.name())
         .with("value", value)
         .into()
-}
-
-/// An application message (PUBLISH or Will payload).
-pub(crate) fn payload(bytes: &[u8]) -> Json {
-    let mut o = Object::new();
-    o.put("hex", hex::encode(bytes));
-    if let Ok(text) = std::str::from_utf8(bytes) {
-        o.put("text", text);
-    }
-    o.put("length", bytes.len());
-    o.into()
 }
 
 #[cfg(test)]
@@ -785,17 +774,6 @@ mod tests {
         assert_eq!(value(17), 65535);
         assert_eq!(value(22), &json!({"key": "k", "value": "v"}));
         assert_eq!(value(23), 1024);
-    }
-
-    #[test]
-    fn payload_text_only_when_utf8() {
-        let payload = |bytes: &[u8]| payload(bytes).to_value();
-        assert_eq!(payload(b""), json!({"hex": "", "text": "", "length": 0}));
-        assert_eq!(
-            payload("héllo".as_bytes()),
-            json!({"hex": "68c3a96c6c6f", "text": "héllo", "length": 6})
-        );
-        assert_eq!(payload(b"\xc3"), json!({"hex": "c3", "length": 1}));
     }
 
     #[test]
