@@ -671,6 +671,7 @@ pub fn compose<'a>(
     };
 
     let mut out = String::new();
+    // Writing into a String cannot fail; the error arm only satisfies fmt::Write's signature.
     write_uri(
         &mut out,
         scheme,
