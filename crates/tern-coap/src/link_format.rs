@@ -34,11 +34,12 @@
 //!   escapes, not against the full RFC 3986 grammar.
 //! * **Quoted strings.** RFC 2616 `quoted-string`: any text but control characters (HTAB
 //!   allowed), with `\` always starting a `quoted-pair` whose second character must be ASCII.
-//! * **Names** are compared ASCII case-insensitively (RFC 8288 §3: parameter names are
-//!   case-insensitive); values are compared exactly.
+//! * **Names** are compared ASCII case-insensitively, as HTTP Link parameter names are;
+//!   values are compared exactly (including relation types, which RFC 8288 would compare
+//!   case-insensitively: RFC 6690 filtering is on the text as written).
 //! * **Repeated attributes.** [`Link::attribute`] and [`Link::values`] use the first
-//!   occurrence (RFC 6690 §3 allows `rt`, `if` and `sz` at most once; RFC 8288 tells parsers to
-//!   ignore later `rel`s). The filter looks at every occurrence.
+//!   occurrence (RFC 6690 §3.3 allows `sz` at most once, and RFC 8288 §3.3 tells parsers to
+//!   ignore every `rel` after the first). The filter looks at every occurrence.
 
 use alloc::borrow::Cow;
 use alloc::string::String;
@@ -1170,7 +1171,7 @@ pub fn write<'l>(
     Ok(())
 }
 
-/// [`write`] into a new `String`.
+/// [`write()`] into a new `String`.
 ///
 /// ```
 /// use tern_coap::link_format::{to_string, LinkBuf};
@@ -1200,7 +1201,8 @@ const LIST_ATTRIBUTES: [&str; 5] = ["rt", "if", "rel", "rev", "ct"];
 ///
 /// Names are ASCII case-insensitive, values exact. The query is one Uri-Query option value,
 /// which CoAP carries already percent-decoded, so no decoding happens here; a leading `?` is
-/// ignored. Several Uri-Query options make several filters, which a server ANDs.
+/// ignored. This is one `filter-query`; how to combine several Uri-Query options is left to
+/// the caller.
 ///
 /// ```
 /// use tern_coap::link_format::{parse, Filter};
