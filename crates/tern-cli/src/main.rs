@@ -27,6 +27,7 @@ mod failure;
 mod hex;
 mod json;
 mod mqtt;
+mod stdio;
 
 /// Command-line tools for MQTT (and, later, CoAP): decode packets, publish, subscribe.
 #[derive(Debug, Parser)]

@@ -6,7 +6,7 @@
 //! flushing after each chunk so that a live `nc … | tern mqtt decode --raw` shows packets as
 //! they arrive.
 
-use std::io::{self, BufRead, IsTerminal, Write};
+use std::io::{BufRead, Write};
 use std::num::NonZeroUsize;
 
 use bytes::BytesMut;
@@ -16,8 +16,8 @@ use tern_mqtt::{Codec, DecodeError, Decoded, Packet, ProtocolVersion};
 
 use super::json::{self, Frame};
 use crate::failure::Failure;
-use crate::hex;
 use crate::json::Json;
+use crate::stdio::{self, Stop};
 
 /// `--help` text after the options.
 pub(crate) const LONG_ABOUT: &str = "\
@@ -277,54 +277,13 @@ fn fixed_header_len(buf: &[u8]) -> usize {
     1 + varint.map_or(4, |i| i + 1)
 }
 
-/// Where the bytes come from.
-enum Input<'a> {
-    /// Hex from the command line, already parsed.
-    Bytes(Vec<u8>),
-    /// Hex text on a reader, line by line.
-    HexLines(&'a mut dyn BufRead),
-    /// Raw bytes on a reader.
-    Raw(&'a mut dyn BufRead),
-}
-
-/// Why [`decode_stream`] stopped early.
-#[derive(Debug)]
-enum Stop {
-    /// The input was bad or could not be read.
-    Failed(Failure),
-    /// Writing the output failed.
-    Output(io::Error),
-}
-
-impl From<Failure> for Stop {
-    fn from(f: Failure) -> Self {
-        Stop::Failed(f)
-    }
-}
-
 /// Runs `tern mqtt decode` on the process's stdin and stdout.
 pub(crate) fn run(args: &DecodeArgs) -> Result<(), Failure> {
-    let stdin = io::stdin();
-    if args.hex.is_empty() && !args.raw && stdin.is_terminal() {
-        eprintln!("tern mqtt decode: reading hex from the terminal; end with Ctrl-D");
-    }
-    let mut stdin = stdin.lock();
-    let mut stdout = io::BufWriter::new(io::stdout().lock());
-    let result = decode_stream(args, &mut stdin, &mut stdout);
-    // Packets decoded before an error are printed before the error.
-    let flushed = stdout.flush();
-    match result.and(flushed.map_err(Stop::Output)) {
-        Ok(()) => Ok(()),
-        Err(Stop::Failed(failure)) => Err(failure),
-        // The reader went away (`… | head`): nobody is left to tell.
-        Err(Stop::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
-        Err(Stop::Output(e)) => Err(Failure::io("writing to standard output", &e)),
-    }
+    let hex_from_stdin = args.hex.is_empty() && !args.raw;
+    stdio::run("tern mqtt decode", hex_from_stdin, |stdin, out| {
+        decode_stream(args, stdin, out)
+    })
 }
-
-/// Advice when standard input is not hex text: most likely it is raw bytes.
-const RAW_HINT: &str = "without HEX arguments, standard input is read as hex text; \
-                        give --raw to read raw bytes";
 
 /// Decodes what `args` and `stdin` give and writes one JSON line per packet to `out`.
 fn decode_stream(
@@ -332,62 +291,23 @@ fn decode_stream(
     stdin: &mut dyn BufRead,
     out: &mut dyn Write,
 ) -> Result<(), Stop> {
-    let input = if args.raw {
-        Input::Raw(stdin)
-    } else if args.hex.is_empty() {
-        Input::HexLines(stdin)
+    // The arguments are checked before anything is decoded.
+    let from_args = if args.raw || args.hex.is_empty() {
+        None
     } else {
-        let mut bytes = Vec::new();
-        for (i, arg) in args.hex.iter().enumerate() {
-            hex::decode_into(arg, &mut bytes)
-                .map_err(|e| Failure::usage(format_args!("HEX argument {}: {e}", i + 1)))?;
-        }
-        Input::Bytes(bytes)
+        Some(stdio::hex_args(&args.hex)?)
     };
     let max = args.max_packet_size.map_or(MAX_PACKET_SIZE, |m| m as usize);
     let mut decoder = StreamDecoder::new(args.protocol, max);
-    match input {
-        Input::Bytes(bytes) => {
-            decoder.handle_bytes(&bytes);
-            drain(&mut decoder, out)?;
-        }
-        Input::HexLines(reader) => {
-            let mut line = String::new();
-            let mut bytes = Vec::new();
-            for number in 1.. {
-                line.clear();
-                let n = reader.read_line(&mut line).map_err(|e| {
-                    if e.kind() == io::ErrorKind::InvalidData {
-                        Failure::usage(format_args!("standard input, line {number}: not text"))
-                            .with_hint(RAW_HINT)
-                    } else {
-                        Failure::io("reading hex from standard input", &e)
-                    }
-                })?;
-                if n == 0 {
-                    break;
-                }
-                bytes.clear();
-                hex::decode_into(&line, &mut bytes).map_err(|e| {
-                    Failure::usage(format_args!("standard input, line {number}: {e}"))
-                        .with_hint(RAW_HINT)
-                })?;
-                decoder.handle_bytes(&bytes);
-                drain(&mut decoder, out)?;
-            }
-        }
-        Input::Raw(reader) => loop {
-            let chunk = reader
-                .fill_buf()
-                .map_err(|e| Failure::io("reading standard input", &e))?;
-            if chunk.is_empty() {
-                break;
-            }
-            let n = chunk.len();
-            decoder.handle_bytes(chunk);
-            reader.consume(n);
-            drain(&mut decoder, out)?;
-        },
+    let mut feed = |bytes: &[u8]| {
+        decoder.handle_bytes(bytes);
+        drain(&mut decoder, out)
+    };
+    match from_args {
+        // The arguments form one stream.
+        Some(args) => args.iter().try_for_each(|bytes| feed(bytes))?,
+        None if args.raw => stdio::raw_chunks(stdin, feed)?,
+        None => stdio::hex_lines(stdin, |_, bytes| feed(bytes))?,
     }
     decoder.finish().map_err(StreamError::into_failure)?;
     Ok(())
@@ -397,8 +317,8 @@ fn decode_stream(
 fn drain(decoder: &mut StreamDecoder, out: &mut dyn Write) -> Result<(), Stop> {
     loop {
         match decoder.poll_packet() {
-            Ok(Some(packet)) => writeln!(out, "{packet}").map_err(Stop::Output)?,
-            Ok(None) => return out.flush().map_err(Stop::Output),
+            Ok(Some(packet)) => stdio::write_line(out, packet)?,
+            Ok(None) => return stdio::flush(out),
             Err(e) => return Err(Stop::Failed(e.into_failure())),
         }
     }
