@@ -660,6 +660,33 @@ proptest! {
     }
 
     #[test]
+    fn rfc6690_2_accepted_documents_reserialize_to_the_same_links(
+        parts in proptest::collection::vec(
+            prop_oneof![
+                Just("</a>".to_owned()),
+                Just("<coap://h/x,y>".to_owned()),
+                Just(";rt=x".to_owned()),
+                Just(";obs".to_owned()),
+                Just(";anchor=/p".to_owned()),
+                Just(";title*=UTF-8''x".to_owned()),
+                "[;][a-z]{1,3}=\"[ -~]{0,6}\"",
+                Just(",".to_owned()),
+                Just(",\n".to_owned()),
+            ],
+            0..12,
+        )
+    ) {
+        let text = parts.concat();
+        let Ok(first) = parse(&text).map(|l| l.map(|l| l.to_buf())).collect::<Result<Vec<_>, _>>()
+        else {
+            return Ok(());
+        };
+        let canonical = to_string(&first).unwrap();
+        let second: Vec<LinkBuf> = parse(&canonical).map(|l| l.unwrap().to_buf()).collect();
+        prop_assert_eq!(first, second, "{} -> {}", text, canonical);
+    }
+
+    #[test]
     fn rfc6690_4_1_filter_never_panics(query in ".{0,12}", text in "[<>;,=\"a-z0-9/* ]{0,40}") {
         if let Ok(filter) = Filter::parse(&query) {
             let mut out = String::new();
