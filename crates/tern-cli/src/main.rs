@@ -1,16 +1,17 @@
 //! The `tern` command line.
 //!
-//! One binary, a tree of subcommands by protocol: `tern mqtt decode` today; `tern mqtt pub`,
-//! `tern mqtt sub`, `tern coap …` and `tern broker` are to come. Each protocol has a module
-//! ([`mqtt`]) with a clap `Subcommand` enum, one module per command and its own mapping of
+//! One binary, a tree of subcommands by protocol: `tern mqtt decode` and `tern coap decode`
+//! today; `tern mqtt pub`, `tern mqtt sub`, more of `tern coap …` and `tern broker` are to
+//! come. Each protocol has a module ([`mqtt`], [`coap`]) with a clap `Subcommand` enum, one module per command and its own mapping of
 //! packets to JSON; pieces every protocol shares live beside them ([`hex`] for hex input and
-//! output, [`json`] for JSON lines with ordered keys, [`failure`] for errors and exit
-//! statuses).
+//! output, [`json`] for JSON lines with ordered keys, [`stdio`] for where input comes from and
+//! how output ends, [`failure`] for errors and exit statuses).
 //!
 //! Exit statuses, the same for every command:
 //!
 //! - 0: success;
-//! - 1: the input is bad (a malformed or incomplete packet) or reading / writing failed;
+//! - 1: the input is bad (a malformed or incomplete packet or message) or reading / writing
+//!   failed;
 //! - 2: usage error: bad arguments (clap's own status) or input that is not what the command
 //!   was told to expect, such as invalid hex.
 //!
@@ -23,13 +24,15 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod coap;
 mod failure;
 mod hex;
 mod json;
 mod mqtt;
 mod stdio;
 
-/// Command-line tools for MQTT (and, later, CoAP): decode packets, publish, subscribe.
+/// Command-line tools for MQTT and CoAP: decode packets and messages (publish, subscribe and
+/// CoAP requests to come).
 #[derive(Debug, Parser)]
 #[command(name = "tern", version, propagate_version = true)]
 struct Cli {
@@ -42,12 +45,16 @@ enum Command {
     /// MQTT 3.1, 3.1.1 and 5.0 tools.
     #[command(subcommand)]
     Mqtt(mqtt::MqttCommand),
+    /// CoAP (RFC 7252, and RFC 8323 over TCP and WebSockets) tools.
+    #[command(subcommand)]
+    Coap(coap::CoapCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Mqtt(command) => mqtt::run(command),
+        Command::Coap(command) => coap::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

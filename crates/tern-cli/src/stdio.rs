@@ -118,6 +118,15 @@ pub(crate) fn raw_chunks(
     }
 }
 
+/// Reads all of `reader` as raw bytes.
+pub(crate) fn raw_all(reader: &mut dyn BufRead) -> Result<Vec<u8>, Failure> {
+    let mut bytes = Vec::new();
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| Failure::io("reading standard input", &e))?;
+    Ok(bytes)
+}
+
 /// Writes one JSON line.
 pub(crate) fn write_line(out: &mut dyn Write, line: impl std::fmt::Display) -> Result<(), Stop> {
     writeln!(out, "{line}").map_err(Stop::Output)

@@ -547,7 +547,9 @@ mod tests {
                 })
                 .collect();
             let cli = <crate::Cli as clap::Parser>::try_parse_from(&words).unwrap();
-            let crate::Command::Mqtt(crate::mqtt::MqttCommand::Decode(args)) = cli.command;
+            let crate::Command::Mqtt(crate::mqtt::MqttCommand::Decode(args)) = cli.command else {
+                panic!("{line}: not tern mqtt decode");
+            };
             let (lines, failure) = run_with(&args, b"");
             assert_eq!(failure, None, "{line}");
             assert!(!lines.is_empty(), "{line}");
