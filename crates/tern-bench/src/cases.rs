@@ -41,11 +41,21 @@ pub enum Impl {
     Rumqttc,
     /// mqttrs (3.1.1 only).
     Mqttrs,
+    /// coap-lite (CoAP): `Packet::from_bytes` / `Packet::to_bytes`.
+    CoapLite,
+    /// coap-message-implementations' in-memory message (CoAP), through the coap-message traits.
+    CoapMsg,
 }
 
 impl Impl {
     /// All implementations, tern first.
-    pub const ALL: [Impl; 3] = [Impl::Tern, Impl::Rumqttc, Impl::Mqttrs];
+    pub const ALL: [Impl; 5] = [
+        Impl::Tern,
+        Impl::Rumqttc,
+        Impl::Mqttrs,
+        Impl::CoapLite,
+        Impl::CoapMsg,
+    ];
 
     /// The crate name.
     pub const fn name(self) -> &'static str {
@@ -53,6 +63,35 @@ impl Impl {
             Impl::Tern => "tern",
             Impl::Rumqttc => "rumqttc",
             Impl::Mqttrs => "mqttrs",
+            Impl::CoapLite => "coap-lite",
+            Impl::CoapMsg => "coap-message-impl",
+        }
+    }
+}
+
+/// The protocol a case is about (the report has one table per protocol).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// MQTT at a protocol level.
+    Mqtt(ProtocolVersion),
+    /// CoAP over UDP (RFC 7252).
+    Coap,
+}
+
+impl Protocol {
+    /// The family's name, without the MQTT level.
+    pub const fn family(self) -> &'static str {
+        match self {
+            Protocol::Mqtt(_) => "MQTT",
+            Protocol::Coap => "CoAP",
+        }
+    }
+
+    /// The peers tern is compared with, in column order.
+    pub const fn peers(self) -> &'static [Impl] {
+        match self {
+            Protocol::Mqtt(_) => &[Impl::Rumqttc, Impl::Mqttrs],
+            Protocol::Coap => &[Impl::CoapLite, Impl::CoapMsg],
         }
     }
 }
@@ -107,8 +146,8 @@ pub struct Case {
     pub name: String,
     /// Decode or encode.
     pub direction: Direction,
-    /// Protocol level.
-    pub version: ProtocolVersion,
+    /// Protocol (and MQTT level).
+    pub protocol: Protocol,
     /// Wire bytes per operation.
     pub bytes_per_op: usize,
     /// Packets per operation (1, or the length of the stream).
@@ -130,7 +169,7 @@ fn ops_per_batch(bytes_per_op: usize) -> u64 {
 }
 
 /// Refills a buffer with copies of the input and times a decoder over them.
-struct DecodeRunner<F> {
+pub(crate) struct DecodeRunner<F> {
     wire: Vec<u8>,
     batch: u64,
     buf: BytesMut,
@@ -138,7 +177,7 @@ struct DecodeRunner<F> {
 }
 
 impl<F: FnMut(&mut BytesMut) -> bool> DecodeRunner<F> {
-    fn boxed(wire: Vec<u8>, decode_op: F) -> Box<dyn Runner>
+    pub(crate) fn boxed(wire: Vec<u8>, decode_op: F) -> Box<dyn Runner>
     where
         F: 'static,
     {
@@ -205,7 +244,7 @@ impl Out {
 }
 
 /// Times an encoder writing batches of packets into a reused buffer.
-struct EncodeRunner<F> {
+pub(crate) struct EncodeRunner<F> {
     bytes_per_op: usize,
     batch: u64,
     out: Out,
@@ -213,7 +252,7 @@ struct EncodeRunner<F> {
 }
 
 impl<F: FnMut(&mut Out) -> bool + 'static> EncodeRunner<F> {
-    fn boxed(bytes_per_op: usize, slice_output: bool, encode_op: F) -> Box<dyn Runner> {
+    pub(crate) fn boxed(bytes_per_op: usize, slice_output: bool, encode_op: F) -> Box<dyn Runner> {
         let batch = ops_per_batch(bytes_per_op);
         let cap = bytes_per_op * batch as usize;
         let out = if slice_output {
@@ -325,6 +364,7 @@ fn decoded_summaries(imp: Impl, version: ProtocolVersion, wire: &[u8]) -> Vec<Su
                 decode_rumqttc_v5(&mut buf).map(|p| fixtures::summary_rumqttc_v5(&p))
             }
             (Impl::Mqttrs, _) => decode_mqttrs(&mut buf, |p| fixtures::summary_mqttrs(&p)),
+            (Impl::CoapLite | Impl::CoapMsg, _) => unreachable!("not an MQTT implementation"),
         };
         out.push(s.unwrap_or_else(|| {
             panic!(
@@ -379,6 +419,7 @@ fn decode_runner(imp: Impl, version: ProtocolVersion, wire: Vec<u8>, n: usize) -
             }
             ok
         }),
+        (Impl::CoapLite | Impl::CoapMsg, _) => unreachable!("not an MQTT implementation"),
     }
 }
 
@@ -404,6 +445,7 @@ fn encoded_by(imp: Impl, version: ProtocolVersion, packets: &[Packet]) -> Vec<u8
             (Impl::Mqttrs, _) => mqttrs::encode_slice(&fixtures::to_mqttrs(p), &mut slice[pos..])
                 .map(|n| pos += n)
                 .ok(),
+            (Impl::CoapLite | Impl::CoapMsg, _) => unreachable!("not an MQTT implementation"),
         }
         .unwrap_or_else(|| panic!("{} failed to encode a fixture", imp.name()));
     }
@@ -466,6 +508,7 @@ fn encode_runner(
                 ok
             })
         }
+        (Impl::CoapLite | Impl::CoapMsg, _) => unreachable!("not an MQTT implementation"),
     }
 }
 
@@ -492,7 +535,7 @@ impl Input {
         if self.version.is_v5() {
             &[Impl::Tern, Impl::Rumqttc]
         } else {
-            &Impl::ALL
+            &[Impl::Tern, Impl::Rumqttc, Impl::Mqttrs]
         }
     }
 }
@@ -546,6 +589,7 @@ pub fn case_names() -> Vec<String> {
             names.push(case_name(input.version, d, &input.label));
         }
     }
+    names.extend(crate::coap::case_names());
     names
 }
 
@@ -553,7 +597,13 @@ pub fn case_names() -> Vec<String> {
 /// every peer decodes tern's bytes to the same summary and encodes tern's packets to the same
 /// bytes. Panics if they disagree.
 pub fn build_cases(filter: Option<&str>) -> Vec<Case> {
-    let wanted = |name: &str| filter.is_none_or(|f| name.contains(f));
+    // Case-insensitive, so that `--filter coap` finds the CoAP cases.
+    let filter = filter.map(str::to_lowercase);
+    let wanted = |name: &str| {
+        filter
+            .as_deref()
+            .is_none_or(|f| name.to_lowercase().contains(f))
+    };
     let mut cases = Vec::new();
     for input in inputs() {
         let Input {
@@ -584,7 +634,7 @@ pub fn build_cases(filter: Option<&str>) -> Vec<Case> {
             cases.push(Case {
                 name,
                 direction: Direction::Decode,
-                version,
+                protocol: Protocol::Mqtt(version),
                 bytes_per_op: wire.len(),
                 packets_per_op: packets.len(),
                 contenders,
@@ -609,13 +659,14 @@ pub fn build_cases(filter: Option<&str>) -> Vec<Case> {
             cases.push(Case {
                 name,
                 direction: Direction::Encode,
-                version,
+                protocol: Protocol::Mqtt(version),
                 bytes_per_op: wire.len(),
                 packets_per_op: packets.len(),
                 contenders,
             });
         }
     }
+    cases.extend(crate::coap::build_cases(&wanted));
     cases
 }
 

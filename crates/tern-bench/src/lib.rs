@@ -16,4 +16,5 @@
 
 pub mod alloc_count;
 pub mod cases;
+pub mod coap;
 pub mod fixtures;

@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use tern_bench::alloc_count::{self, Counting};
-use tern_bench::cases::{self, BATCH_BYTES, Case, Direction, Impl, MIN_BATCH_OPS};
+use tern_bench::cases::{self, BATCH_BYTES, Case, Direction, Impl, MIN_BATCH_OPS, Protocol};
 
 #[global_allocator]
 static ALLOC: Counting = Counting;
@@ -30,11 +30,13 @@ usage: tern-bench [--quick] [--filter SUBSTR] [--rounds N] [--slice-ms MS] [--ou
                   [--only IMPL] [--list]
 
   --quick          5 rounds of 2 ms slices (a smoke run; numbers are rough)
-  --filter SUBSTR  only cases whose name contains SUBSTR (e.g. \"decode PUBLISH\", \"5.0\")
+  --filter SUBSTR  only cases whose name contains SUBSTR, ignoring case (e.g. \"decode PUBLISH\",
+                   \"5.0\", \"coap\")
   --rounds N       rounds per case (default 31)
   --slice-ms MS    wall time per implementation per round, in milliseconds (default 10)
   --out FILE       also write the report (markdown) to FILE
-  --only IMPL      run only this implementation (tern, rumqttc or mqttrs), e.g. under a
+  --only IMPL      run only this implementation (tern, rumqttc, mqttrs, coap-lite or
+                   coap-message-impl), e.g. under a
                    profiler; no ratios are reported
   --list           print the case names and exit";
 
@@ -161,6 +163,7 @@ struct Ratio {
 struct CaseResult {
     name: String,
     direction: Direction,
+    protocol: Protocol,
     bytes_per_op: usize,
     packets_per_op: usize,
     impls: Vec<ImplResult>,
@@ -181,7 +184,13 @@ impl CaseResult {
     }
 
     fn is_publish_decode(&self) -> bool {
-        self.direction == Direction::Decode && self.name.contains("PUBLISH")
+        matches!(self.protocol, Protocol::Mqtt(_))
+            && self.direction == Direction::Decode
+            && self.name.contains("PUBLISH")
+    }
+
+    fn ratio_vs(&self, peer: Impl) -> Option<Ratio> {
+        self.ratios.iter().copied().find(|q| q.peer == peer)
     }
 }
 
@@ -238,6 +247,7 @@ fn run_case(case: &mut Case, rounds: usize, slice: Duration) -> CaseResult {
     CaseResult {
         name: case.name.clone(),
         direction: case.direction,
+        protocol: case.protocol,
         bytes_per_op: case.bytes_per_op,
         packets_per_op: case.packets_per_op,
         impls: results,
@@ -276,12 +286,44 @@ fn throughput(r: &CaseResult, ns_per_packet: f64) -> String {
     }
 }
 
+/// The results grouped by protocol family (MQTT, CoAP), in order of appearance, with the
+/// peers of each: every family gets its own tables and columns.
+fn families(results: &[CaseResult]) -> Vec<(&'static [Impl], Vec<&CaseResult>)> {
+    let mut out: Vec<(&'static str, &'static [Impl], Vec<&CaseResult>)> = Vec::new();
+    for r in results {
+        let f = r.protocol.family();
+        match out.iter_mut().find(|(name, _, _)| *name == f) {
+            Some((_, _, v)) => v.push(r),
+            None => out.push((f, r.protocol.peers(), vec![r])),
+        }
+    }
+    out.into_iter().map(|(_, p, v)| (p, v)).collect()
+}
+
 fn table(results: &[CaseResult]) -> String {
     let mut s = String::new();
-    s.push_str(
-        "| case | tern ns/op | rumqttc ns/op | mqttrs ns/op | speedup vs fastest peer: median (min–max) | tern throughput (bytes · packets) | allocs/op tern · rumqttc · mqttrs |\n",
+    for (peers, results) in families(results) {
+        table_of(&mut s, peers, &results);
+        s.push('\n');
+    }
+    s
+}
+
+fn table_of(s: &mut String, peers: &[Impl], results: &[&CaseResult]) {
+    let names = |sep: &str| {
+        std::iter::once(Impl::Tern)
+            .chain(peers.iter().copied())
+            .map(Impl::name)
+            .collect::<Vec<_>>()
+            .join(sep)
+    };
+    let _ = writeln!(
+        s,
+        "| case | {} ns/op | speedup vs fastest peer: median (min–max) | tern throughput (bytes · packets) | allocs/op {} |",
+        names(" ns/op | "),
+        names(" · ")
     );
-    s.push_str("|---|--:|--:|--:|---|--:|--:|\n");
+    let _ = writeln!(s, "|---|{}---|--:|--:|", "--:|".repeat(peers.len() + 1));
     for r in results {
         let ns = |imp| {
             r.get(imp)
@@ -306,19 +348,15 @@ fn table(results: &[CaseResult]) -> String {
             r.name.clone()
         };
         let tern_ns = r.get(Impl::Tern).map_or(f64::NAN, ImplResult::median_ns);
+        let all = std::iter::once(Impl::Tern).chain(peers.iter().copied());
         let _ = writeln!(
             s,
-            "| {name} | {} | {} | {} | {speedup} | {} | {} · {} · {} |",
-            ns(Impl::Tern),
-            ns(Impl::Rumqttc),
-            ns(Impl::Mqttrs),
+            "| {name} | {} | {speedup} | {} | {} |",
+            all.clone().map(ns).collect::<Vec<_>>().join(" | "),
             throughput(r, tern_ns),
-            allocs(Impl::Tern),
-            allocs(Impl::Rumqttc),
-            allocs(Impl::Mqttrs),
+            all.map(allocs).collect::<Vec<_>>().join(" · "),
         );
     }
-    s
 }
 
 /// Ratios from here to 1× are reported as parity rather than as slower: on a shared machine
@@ -327,26 +365,36 @@ const PARITY: f64 = 0.95;
 
 /// Every peer's ratio, not only the fastest's.
 fn ratio_table(results: &[CaseResult]) -> String {
-    let mut s = String::from(
-        "| case | rumqttc ns / tern ns: median (min–max) | mqttrs ns / tern ns: median (min–max) |\n\
-         |---|--:|--:|\n",
-    );
-    for r in results {
-        let cell = |imp: Impl| {
-            r.ratios
-                .iter()
-                .find(|q| q.peer == imp)
-                .map_or("—".to_string(), |q| {
-                    format!("{:.2}× ({:.2}–{:.2})", q.median, q.min, q.max)
-                })
-        };
+    let mut s = String::new();
+    for (peers, results) in families(results) {
         let _ = writeln!(
             s,
-            "| {} | {} | {} |",
-            r.name,
-            cell(Impl::Rumqttc),
-            cell(Impl::Mqttrs)
+            "| case | {} |\n|---|{}",
+            peers
+                .iter()
+                .map(|p| format!("{} ns / tern ns: median (min–max)", p.name()))
+                .collect::<Vec<_>>()
+                .join(" | "),
+            "--:|".repeat(peers.len())
         );
+        for r in results {
+            let cell = |imp: Impl| {
+                r.ratio_vs(imp).map_or("—".to_string(), |q| {
+                    format!("{:.2}× ({:.2}–{:.2})", q.median, q.min, q.max)
+                })
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} |",
+                r.name,
+                peers
+                    .iter()
+                    .map(|&p| cell(p))
+                    .collect::<Vec<_>>()
+                    .join(" | ")
+            );
+        }
+        s.push('\n');
     }
     s
 }
@@ -369,6 +417,26 @@ fn targets(results: &[CaseResult]) -> String {
             worst.1.median,
             worst.1.peer.name(),
             worst.0.name
+        );
+    }
+    let coap_decode: Vec<&CaseResult> = results
+        .iter()
+        .filter(|r| r.protocol == Protocol::Coap && r.direction == Direction::Decode)
+        .collect();
+    if let Some((worst, q)) = coap_decode
+        .iter()
+        .filter_map(|r| r.ratio_vs(Impl::CoapLite).map(|q| (r, q)))
+        .min_by(|a, b| a.1.median.total_cmp(&b.1.median))
+    {
+        let met = coap_decode
+            .iter()
+            .all(|r| r.ratio_vs(Impl::CoapLite).is_some_and(|q| q.median >= 3.0));
+        let _ = writeln!(
+            s,
+            "- CoAP decode at least 3× coap-lite: **{}** (lowest median: {:.2}× on {}).",
+            if met { "met" } else { "not met" },
+            q.median,
+            worst.name
         );
     }
     let below = |lo: f64, hi: f64| -> Vec<String> {
@@ -548,9 +616,7 @@ fn main() {
     report.push_str(&header);
     report.push('\n');
     report.push_str(&table(&results));
-    report.push('\n');
     report.push_str(&ratio_table(&results));
-    report.push('\n');
     report.push_str(&targets(&results));
     let _ = writeln!(
         report,
