@@ -3,7 +3,8 @@
 //! Criterion times one implementation after the other, so on a shared machine its
 //! cross-implementation ratios can swing by tens of percent; the interleaved runner
 //! (`cargo xtask bench`) is the one whose ratios we report. Filter as usual:
-//! `cargo bench -p tern-bench --bench codec -- "3.1.1 decode PUBLISH"`.
+//! `cargo bench -p tern-bench --bench codec -- "3.1.1 decode PUBLISH"`, or `-- CoAP` for the
+//! CoAP cases (tern-coap, coap-lite, coap-message-implementations).
 
 use std::time::Duration;
 
