@@ -394,9 +394,9 @@ impl TcpCodec {
 
     /// Decodes the first message in `buf` and removes it from `buf`.
     ///
-    /// Consumes nothing when it returns [`Decoded::Incomplete`] or an error. Every error is
-    /// fatal to the connection: the stream cannot be resynchronised after it. See
-    /// [`TcpError::abort`] for the answer.
+    /// Consumes nothing when it returns [`Decoded::Incomplete`] or an error. tern treats every
+    /// error as the end of the connection (after `TooLarge` the stream cannot even be
+    /// resynchronised, since the body was never read): send [`TcpError::abort`], then close.
     ///
     /// ```
     /// use bytes::BytesMut;
@@ -711,12 +711,13 @@ pub enum Signal {
     },
     /// 7.02 Ping (RFC 8323 §5.4).
     Ping {
-        /// Asks for the Pong to wait until pending responses have been sent (§5.4.1).
+        /// Asks the peer to process every request and response it received before this
+        /// Ping before it answers (§5.4.1).
         custody: bool,
     },
     /// 7.03 Pong, the answer to a Ping, with its token (RFC 8323 §5.4).
     Pong {
-        /// The responses pending when the Ping arrived have been sent (§5.4.1).
+        /// Everything received before the Ping has been processed (§5.4.1).
         custody: bool,
     },
     /// 7.04 Release: the sender wants the connection closed gracefully (RFC 8323 §5.5).

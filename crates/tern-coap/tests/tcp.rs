@@ -56,7 +56,7 @@ fn rfc8323_3_2_shortest_frames_are_two_bytes() {
         message(&[0x00, 0xe2]),
         TcpMessage::new(Code::PING, Token::EMPTY)
     );
-    // An Empty message (0.00) is allowed and carries nothing (RFC 8323 §3.3 ignores it).
+    // An Empty message (0.00) is a valid frame; its recipient ignores it (RFC 8323 §3.3).
     assert_eq!(message(&[0x00, 0x00]).code, Code::EMPTY);
     assert_eq!(
         &encode(&TcpMessage::new(Code::PONG, Token::EMPTY))[..],
