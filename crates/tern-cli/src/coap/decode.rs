@@ -5,13 +5,16 @@
 //! one stops the run with the error and what a receiver answers to it.
 
 use std::io::{BufRead, Write};
+use std::num::NonZeroUsize;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use clap::Args;
+use tern_coap::tcp::{Decoded, Signal, TcpCodec, TcpMessage};
 use tern_coap::{FormatError, Message, MessageType};
 
-use super::json;
+use super::json::{self, Frame};
 use crate::failure::Failure;
+use crate::json::Json;
 use crate::stdio::{self, Stop};
 
 /// `--help` text after the options.
@@ -24,6 +27,12 @@ of digits may start with 0x (so Wireshark's 42:01:5e:7c and xxd -p output work).
 arguments, each line of hex text on standard input is one datagram (blank lines are skipped). \
 With --raw, standard input holds the raw bytes of one datagram.
 
+With --tcp the input is CoAP over TCP or TLS (RFC 8323 §3): one byte stream, so the HEX \
+arguments (or the lines of hex, or the raw bytes of standard input) are joined, several \
+messages print several lines and a message may span arguments. With --ws each HEX argument \
+(each line, or all of standard input with --raw) is the payload of one WebSocket message, \
+holding one CoAP message (RFC 8323 §4).
+
 Output: \"type\" (CON, NON, ACK, RST), \"code\" as {\"value\": \"2.05\", \"name\": \
 \"Content\"}, \"message_id\", \"token\" (hex), \"options\" and \"payload\". Options are an \
 array in wire order of {\"number\", \"name\" (null when tern does not know the option), \
@@ -31,11 +40,16 @@ array in wire order of {\"number\", \"name\" (null when tern does not know the o
 opaque and unknown options, null for empty ones. An option that RFC 7252 §5.4 says to treat \
 as unrecognized (unknown, a repeated non-repeatable option, a value of the wrong length) has \
 \"unrecognized\": true; a server answers a request with an unrecognized critical option with \
-4.02 Bad Option. The payload is {\"hex\", \"text\" (when UTF-8), \"length\"}.
+4.02 Bad Option. The payload is {\"hex\", \"text\" (when UTF-8), \"length\"}. Over TCP and \
+WebSockets there is no type and no message id; a TCP message shows its \"offset\" in the \
+stream and its \"length\", and a signaling message (7.01 CSM to 7.05 Abort) its \"signal\", \
+e.g. {\"name\": \"CSM\", \"max_message_size\": 8192, \"block_wise_transfer\": true}.
 
 Errors: on a malformed message the messages before it are printed, then the error, the rule \
-it breaks and what a receiver answers (an RST, or nothing) go to standard error, and the exit \
-status is 1. Text that is not hex exits with status 2.";
+it breaks and what a receiver answers (an RST or nothing over UDP; an Abort over TCP and \
+WebSockets) go to standard error, and the exit status is 1. A TCP stream that ends inside a \
+message is an \"incomplete message\" error with status 1. Text that is not hex exits with \
+status 2.";
 
 /// `--help` examples.
 pub(crate) const EXAMPLES: &str = "\
@@ -52,6 +66,12 @@ Examples:
   # A request with the unknown critical option 2049, and libcoap's 4.02 Bad Option
   tern coap decode 440152e46372697572ddffe106ed01 648252e463726975e106f401ff426164204f7074696f6e
 
+  # CoAP over TCP: a CSM (Max-Message-Size 8192, Block-Wise-Transfer), then GET /hello
+  tern coap decode --tcp 40e122200020 620119acb568656c6c6f
+
+  # CoAP over WebSockets: one CoAP message per WebSocket message
+  tern coap decode --ws 00e1 020119acb568656c6c6f
+
   # One datagram as raw bytes, fields picked with jq
   tern coap decode --raw < datagram.bin | jq -c '{code: .code.name, options: [.options[].name]}'
 
@@ -61,12 +81,28 @@ Examples:
 /// Arguments of `tern coap decode`.
 #[derive(Debug, Args)]
 pub(crate) struct DecodeArgs {
-    /// Read the raw bytes of one datagram from standard input instead of hex.
+    /// CoAP over TCP or TLS (RFC 8323 §3): the input is one byte stream of messages, each
+    /// starting with its Len and Extended Length.
+    #[arg(long, conflicts_with = "ws")]
+    tcp: bool,
+
+    /// CoAP over WebSockets (RFC 8323 §4): each HEX argument (each line, or all of standard
+    /// input with --raw) is the payload of one WebSocket message, holding one CoAP message.
+    #[arg(long)]
+    ws: bool,
+
+    /// With --tcp, refuse messages larger than this many bytes, as a receiver that advertised
+    /// this Max-Message-Size would (RFC 8323 §5.3.1). Default: no limit.
+    #[arg(long, requires = "tcp", value_name = "BYTES")]
+    max_message_size: Option<usize>,
+
+    /// Read raw bytes from standard input instead of hex: one datagram (or one WebSocket
+    /// message), or with --tcp the byte stream.
     #[arg(long, conflicts_with = "hex")]
     raw: bool,
 
-    /// Messages as hex, one datagram per argument. Without any, hex is read from standard
-    /// input, one datagram per line.
+    /// Messages as hex: one datagram (or WebSocket message) per argument; with --tcp all
+    /// arguments form one stream. Without any, hex is read from standard input.
     #[arg(value_name = "HEX")]
     hex: Vec<String>,
 }
@@ -85,39 +121,179 @@ fn decode_input(
     stdin: &mut dyn BufRead,
     out: &mut dyn Write,
 ) -> Result<(), Stop> {
+    // Every argument is checked before anything is decoded.
+    let from_args = if args.raw || args.hex.is_empty() {
+        None
+    } else {
+        Some(stdio::hex_args(&args.hex)?)
+    };
+    if args.tcp {
+        let mut stream = TcpStream::new(args.max_message_size.unwrap_or(usize::MAX));
+        let mut feed = |bytes: &[u8]| {
+            stream.handle_bytes(bytes);
+            while let Some(message) = stream.poll_message()? {
+                stdio::write_line(out, message)?;
+            }
+            stdio::flush(out)
+        };
+        match from_args {
+            Some(args) => args.iter().try_for_each(|bytes| feed(bytes))?,
+            None if args.raw => stdio::raw_chunks(stdin, feed)?,
+            None => stdio::hex_lines(stdin, |_, bytes| feed(bytes))?,
+        }
+        return Ok(stream.finish()?);
+    }
+
+    // One message per unit of input: a datagram, or a WebSocket message.
+    let framing = if args.ws { Framing::Ws } else { Framing::Udp };
     let mut count = 0;
-    let mut datagram = |bytes: &[u8], line: Option<usize>| {
+    let mut unit = |bytes: &[u8], line: Option<usize>| {
         count += 1;
-        let message = decode_datagram(bytes).map_err(|e| {
+        let message = framing.decode(bytes).map_err(|e| {
+            let what = framing.unit();
             let place = match line {
-                Some(line) => format!("datagram {count} (standard input, line {line})"),
-                None => format!("datagram {count}"),
+                Some(line) => format!("{what} {count} (standard input, line {line})"),
+                None => format!("{what} {count}"),
             };
-            Failure::input(format_args!("{e} ({}) in {place}", answer(&e, bytes)))
+            Failure::input(format_args!("{e} in {place}"))
         })?;
         stdio::write_line(out, message)?;
         stdio::flush(out)
     };
-    if args.raw {
-        datagram(&stdio::raw_all(stdin)?, None)
-    } else if args.hex.is_empty() {
-        stdio::hex_lines(stdin, |line, bytes| {
+    match from_args {
+        Some(args) => args.iter().try_for_each(|bytes| unit(bytes, None)),
+        None if args.raw => unit(&stdio::raw_all(stdin)?, None),
+        None => stdio::hex_lines(stdin, |line, bytes| {
             if bytes.is_empty() {
                 Ok(())
             } else {
-                datagram(bytes, Some(line))
+                unit(bytes, Some(line))
             }
-        })
-    } else {
-        // Every argument is checked before anything is decoded.
-        let datagrams = stdio::hex_args(&args.hex)?;
-        datagrams.iter().try_for_each(|bytes| datagram(bytes, None))
+        }),
     }
 }
 
-/// One datagram as JSON.
-fn decode_datagram(bytes: &[u8]) -> Result<crate::json::Json, FormatError> {
-    Message::decode(Bytes::copy_from_slice(bytes)).map(|m| json::message(&m))
+/// How one unit of input carries one message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Framing {
+    /// A UDP datagram (RFC 7252 §3).
+    Udp,
+    /// A WebSocket message (RFC 8323 §4.2).
+    Ws,
+}
+
+impl Framing {
+    /// What a unit is called in errors.
+    fn unit(self) -> &'static str {
+        match self {
+            Framing::Udp => "datagram",
+            Framing::Ws => "WebSocket message",
+        }
+    }
+
+    /// The unit's message as JSON, or the error and what a receiver answers to it.
+    fn decode(self, bytes: &[u8]) -> Result<Json, String> {
+        let bytes = Bytes::copy_from_slice(bytes);
+        match self {
+            Framing::Udp => match Message::decode(bytes.clone()) {
+                Ok(m) => Ok(json::message(&m)),
+                Err(e) => Err(format!("{e} ({})", answer(&e, &bytes))),
+            },
+            Framing::Ws => match TcpMessage::decode_ws(bytes) {
+                Ok(m) => reliable_message(&m, None),
+                Err(e) => Err(format!("{e} ({ABORT})")),
+            },
+        }
+    }
+}
+
+/// The answer to a malformed message over TCP or WebSockets: the stream cannot go on.
+const ABORT: &str = "answer: Abort, then close the connection, RFC 8323 §5.6";
+
+/// A message received over TCP or WebSockets as JSON, or the error when it is a signal that
+/// makes a receiver abort the connection (an invalid CSM).
+fn reliable_message(m: &TcpMessage, frame: Option<Frame>) -> Result<Json, String> {
+    let signal = m.code.is_signaling().then(|| Signal::from_message(m));
+    if let Some(Err(e)) = &signal {
+        if let Some(Signal::Abort {
+            bad_csm_option: Some(n),
+        }) = e.answer()
+        {
+            return Err(format!(
+                "{e} (answer: Abort with Bad-CSM-Option {n}, then close the connection, \
+                 RFC 8323 §5.6)"
+            ));
+        }
+    }
+    Ok(json::tcp_message(m, signal.as_ref(), frame))
+}
+
+/// CoAP over TCP: a byte stream decoded message by message. Bytes go in with
+/// [`TcpStream::handle_bytes`], messages come out of [`TcpStream::poll_message`] as JSON, and
+/// [`TcpStream::finish`] says whether the input ended between messages.
+struct TcpStream {
+    codec: TcpCodec,
+    buf: BytesMut,
+    /// Stream offset of `buf[0]`.
+    offset: usize,
+}
+
+impl TcpStream {
+    /// A stream that refuses messages over `max_message_size` bytes.
+    fn new(max_message_size: usize) -> Self {
+        TcpStream {
+            codec: TcpCodec::new(max_message_size),
+            buf: BytesMut::new(),
+            offset: 0,
+        }
+    }
+
+    /// Appends input.
+    fn handle_bytes(&mut self, bytes: &[u8]) {
+        self.buf.extend_from_slice(bytes);
+    }
+
+    /// The next whole message as JSON, or `None` until more bytes arrive. After an error the
+    /// stream cannot go on.
+    fn poll_message(&mut self) -> Result<Option<Json>, Failure> {
+        let before = self.buf.len();
+        let offset = self.offset;
+        let at = |e: String| Failure::input(format_args!("{e} at byte offset {offset}"));
+        let message = match self.codec.decode(&mut self.buf) {
+            Ok(Decoded::Message(m)) => m,
+            Ok(Decoded::Incomplete { .. }) => return Ok(None),
+            Err(e) => return Err(at(format!("{e} ({ABORT})"))),
+        };
+        let length = before - self.buf.len();
+        self.offset += length;
+        reliable_message(&message, Some(Frame { offset, length }))
+            .map(Some)
+            .map_err(at)
+    }
+
+    /// Checks that the input ended between messages. Call after `poll_message` gave `None`.
+    fn finish(&self) -> Result<(), Failure> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let needed = match self.codec.decode(&mut self.buf.clone()) {
+            Ok(Decoded::Incomplete { needed }) => needed,
+            // Unreachable after `poll_message` gave `None`; report no count rather than panic.
+            _ => None,
+        };
+        let what = match needed.map(NonZeroUsize::get) {
+            Some(1) => "1 more byte needed".to_owned(),
+            Some(n) => format!("{n} more bytes needed"),
+            None => "its Len and Extended Length need more bytes".to_owned(),
+        };
+        let have = self.buf.len();
+        Err(Failure::input(format_args!(
+            "incomplete message: {what} (the input ends {have} byte{} into the message at \
+             byte offset {})",
+            if have == 1 { "" } else { "s" },
+            self.offset
+        )))
+    }
 }
 
 /// What a receiver does with a datagram that is not a CoAP message (RFC 7252 §4.2, §4.3):
@@ -132,9 +308,9 @@ fn answer(error: &FormatError, datagram: &[u8]) -> String {
     };
     let id = u16::from_be_bytes([m0, m1]);
     match MessageType::from_bits(b0 >> 4) {
-        MessageType::Confirmable => format!("answer: RST with Message ID {id}"),
+        MessageType::Confirmable => format!("answer: RST with Message ID {id}, RFC 7252 §4.2"),
         MessageType::NonConfirmable => {
-            format!("answer: none, or RST with Message ID {id} (a NON, RFC 7252 §4.3)")
+            format!("answer: none, or RST with Message ID {id}, RFC 7252 §4.3")
         }
         MessageType::Acknowledgement | MessageType::Reset => {
             "answer: none, an ACK or RST is rejected silently (RFC 7252 §4.2)".to_owned()
@@ -144,14 +320,31 @@ fn answer(error: &FormatError, datagram: &[u8]) -> String {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::Value;
+    use serde_json::{Value, json};
 
     use super::*;
 
     fn args(raw: bool, hex: &[&str]) -> DecodeArgs {
         DecodeArgs {
+            tcp: false,
+            ws: false,
+            max_message_size: None,
             raw,
             hex: hex.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    fn tcp(raw: bool, hex: &[&str]) -> DecodeArgs {
+        DecodeArgs {
+            tcp: true,
+            ..args(raw, hex)
+        }
+    }
+
+    fn ws(raw: bool, hex: &[&str]) -> DecodeArgs {
+        DecodeArgs {
+            ws: true,
+            ..args(raw, hex)
         }
     }
 
@@ -210,13 +403,13 @@ mod tests {
         assert_eq!(
             failure.message(),
             "token length 9 is reserved: 9-15 (RFC 7252 §3) \
-             (answer: RST with Message ID 1) in datagram 2"
+             (answer: RST with Message ID 1, RFC 7252 §4.2) in datagram 2"
         );
         let (_, failure) = run_with(&args(false, &[]), b"\n5001 0002 ff\n");
         assert_eq!(
             failure.unwrap().message(),
             "payload marker followed by no payload (RFC 7252 §3) \
-             (answer: none, or RST with Message ID 2 (a NON, RFC 7252 §4.3)) \
+             (answer: none, or RST with Message ID 2, RFC 7252 §4.3) \
              in datagram 1 (standard input, line 2)"
         );
     }
@@ -225,7 +418,8 @@ mod tests {
     fn the_answer_follows_the_rfc() {
         let answer = |hex: &str| {
             let bytes = crate::hex::decode(hex).unwrap();
-            answer(&decode_datagram(&bytes).unwrap_err(), &bytes)
+            let error = Message::decode(Bytes::from(bytes.clone())).unwrap_err();
+            answer(&error, &bytes)
         };
         assert_eq!(
             answer("4001"),
@@ -234,7 +428,10 @@ mod tests {
         assert_eq!(answer("80010001"), "answer: none");
         assert!(answer("6901000100").starts_with("answer: none, an ACK or RST"));
         assert!(answer("7901000100").starts_with("answer: none, an ACK or RST"));
-        assert_eq!(answer("4901000a00"), "answer: RST with Message ID 10");
+        assert_eq!(
+            answer("4901000a00"),
+            "answer: RST with Message ID 10, RFC 7252 §4.2"
+        );
     }
 
     #[test]
@@ -246,6 +443,171 @@ mod tests {
         assert!(
             failure.message().starts_with("HEX argument 2:"),
             "{failure:?}"
+        );
+    }
+
+    /// A message over TCP, as the codec encodes it, in hex.
+    fn tcp_hex(m: &TcpMessage) -> String {
+        let mut wire = BytesMut::new();
+        m.encode(&mut wire).unwrap();
+        crate::hex::encode(&wire)
+    }
+
+    fn get_hello() -> TcpMessage {
+        use tern_coap::option::{OptionNumber, Options};
+        let mut m = TcpMessage::new(
+            tern_coap::Code::GET,
+            tern_coap::Token::new(&[0x19, 0xac]).unwrap(),
+        );
+        m.options = Options::builder()
+            .push(OptionNumber::URI_PATH, "hello")
+            .build()
+            .unwrap();
+        m
+    }
+
+    fn csm() -> TcpMessage {
+        Signal::Csm {
+            max_message_size: Some(8192),
+            block_wise_transfer: true,
+        }
+        .to_message(tern_coap::Token::EMPTY)
+        .unwrap()
+    }
+
+    #[test]
+    fn tcp_stream_with_offsets_and_signals() {
+        let mut big = TcpMessage::new(tern_coap::Code::CONTENT, tern_coap::Token::EMPTY);
+        big.payload = Bytes::from(vec![b'x'; 300]); // Len 14: 2 Extended Length bytes, 305 in all
+        let stream = [tcp_hex(&csm()), tcp_hex(&get_hello()), tcp_hex(&big)];
+        assert_eq!(stream[0], "40e122200020");
+        assert_eq!(stream[1], "620119acb568656c6c6f");
+        let (lines, failure) = run_with(&tcp(false, &[&stream.concat()]), b"");
+        assert_eq!(failure, None);
+        assert_eq!(lines.len(), 3);
+        assert_eq!(
+            lines[0]["signal"],
+            json!({"name": "CSM", "max_message_size": 8192, "block_wise_transfer": true})
+        );
+        assert_eq!(lines[0]["options"][0]["name"], "Max-Message-Size");
+        assert_eq!(lines[1].get("signal"), None);
+        assert_eq!(lines[1].get("type"), None, "no type over TCP");
+        assert_eq!(lines[1]["options"][0]["value"], "hello");
+        let frames: Vec<_> = lines
+            .iter()
+            .map(|l| (l["offset"].clone(), l["length"].clone()))
+            .collect();
+        assert_eq!(
+            frames,
+            [
+                (json!(0), json!(6)),
+                (json!(6), json!(10)),
+                (json!(16), json!(305))
+            ]
+        );
+        assert_eq!(lines[2]["payload"]["length"], 300);
+    }
+
+    #[test]
+    fn a_tcp_message_may_span_arguments_lines_and_chunks() {
+        let hex = tcp_hex(&get_hello());
+        let (first, second) = hex.split_at(5 * 2);
+        let (lines, failure) = run_with(&tcp(false, &[first, second]), b"");
+        assert_eq!(failure, None);
+        assert_eq!(lines.len(), 1);
+        let stdin = format!("{first}\n{second}\n");
+        let (lines, failure) = run_with(&tcp(false, &[]), stdin.as_bytes());
+        assert_eq!(failure, None);
+        assert_eq!(lines.len(), 1);
+        let raw = crate::hex::decode(&hex).unwrap();
+        let (lines, failure) = run_with(&tcp(true, &[]), &raw);
+        assert_eq!(failure, None);
+        assert_eq!(lines[0]["code"]["name"], "GET");
+    }
+
+    #[test]
+    fn tcp_errors_name_the_offset_and_the_abort() {
+        let (lines, failure) = run_with(&tcp(false, &["01e342", "09e1"]), b"");
+        assert_eq!(lines.len(), 1);
+        assert_eq!(
+            failure.unwrap().message(),
+            "token length 9 is reserved: 9-15 (RFC 8323 §3.2) \
+             (answer: Abort, then close the connection, RFC 8323 §5.6) at byte offset 3"
+        );
+        // A CSM with the unknown critical option 7 is invalid: Abort with Bad-CSM-Option.
+        let (_, failure) = run_with(&tcp(false, &["10e170"]), b"");
+        assert_eq!(
+            failure.unwrap().message(),
+            "7.01 CSM carries unknown critical option 7 (RFC 8323 §5.2, §5.3) \
+             (answer: Abort with Bad-CSM-Option 7, then close the connection, RFC 8323 §5.6) \
+             at byte offset 0"
+        );
+        // A Ping with one is ignored by a receiver: shown, not fatal.
+        let (lines, failure) = run_with(&tcp(false, &["10e230"]), b"");
+        assert_eq!(failure, None);
+        assert_eq!(lines[0]["signal"], Value::Null);
+        assert!(
+            lines[0]["signal_error"]
+                .as_str()
+                .unwrap()
+                .contains("option 3")
+        );
+        assert_eq!(lines[0]["options"][0]["unrecognized"], true);
+    }
+
+    #[test]
+    fn tcp_size_limit_and_incomplete_input() {
+        let mut a = tcp(false, &["01e342", "d001"]);
+        a.max_message_size = Some(10);
+        let (lines, failure) = run_with(&a, b"");
+        assert_eq!(lines.len(), 1);
+        assert!(
+            failure
+                .unwrap()
+                .message()
+                .starts_with("a message of 17 bytes exceeds the Max-Message-Size of 10"),
+        );
+        let (_, failure) = run_with(&tcp(false, &["01e342", "6201"]), b"");
+        assert_eq!(
+            failure.unwrap().message(),
+            "incomplete message: 8 more bytes needed \
+             (the input ends 2 bytes into the message at byte offset 3)"
+        );
+        let (_, failure) = run_with(&tcp(false, &["d0"]), b"");
+        assert_eq!(
+            failure.unwrap().message(),
+            "incomplete message: its Len and Extended Length need more bytes \
+             (the input ends 1 byte into the message at byte offset 0)"
+        );
+    }
+
+    #[test]
+    fn one_websocket_message_per_argument() {
+        let mut frame = BytesMut::new();
+        get_hello().encode_ws(&mut frame);
+        let frame = crate::hex::encode(&frame);
+        assert_eq!(frame, "020119acb568656c6c6f");
+        let (lines, failure) = run_with(&ws(false, &["00e1", &frame]), b"");
+        assert_eq!(failure, None);
+        assert_eq!(lines[0]["signal"]["name"], "CSM");
+        assert_eq!(lines[1]["options"][0]["value"], "hello");
+        assert_eq!(
+            lines[1].get("offset"),
+            None,
+            "no stream offset over WebSockets"
+        );
+        let (lines, failure) = run_with(&ws(false, &["00e1", "10e100"]), b"");
+        assert_eq!(lines.len(), 1);
+        assert_eq!(
+            failure.unwrap().message(),
+            "Len 1 in a WebSocket message: it must be 0 (RFC 8323 §4.2) \
+             (answer: Abort, then close the connection, RFC 8323 §5.6) in WebSocket message 2"
+        );
+        let (lines, failure) = run_with(&ws(true, &[]), &[0x00, 0xe2]);
+        assert_eq!(failure, None);
+        assert_eq!(
+            lines[0]["signal"],
+            json!({"name": "Ping", "custody": false})
         );
     }
 
@@ -267,6 +629,6 @@ mod tests {
             assert_eq!(lines.len(), args.hex.len(), "{line}");
             ran += 1;
         }
-        assert_eq!(ran, 4);
+        assert_eq!(ran, 6);
     }
 }

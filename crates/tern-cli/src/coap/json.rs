@@ -11,8 +11,15 @@
 //!   one, a value of the wrong length) carry `"unrecognized": true`, and their value is hex
 //!   unless it fits the registry's format;
 //! - `payload` is `{"hex", "text", "length"}`, `text` only when the bytes are UTF-8.
+//!
+//! Over TCP and WebSockets (RFC 8323) a message has no type and no message id; a stream's
+//! messages show their `offset` and `length` in it instead. A signaling message (7.01–7.05)
+//! adds `signal`, its options read as RFC 8323 §5 defines them for its code (`{"name": "CSM",
+//! "max_message_size": 1152, "block_wise_transfer": true}`); its options are named as that code
+//! names them, values in hex.
 
 use tern_coap::option::ValueFormat;
+use tern_coap::tcp::{Signal, SignalError, TcpMessage, signal_option};
 use tern_coap::{CoapOption, Code, Message, Options};
 
 use crate::hex;
@@ -28,6 +35,107 @@ pub(crate) fn message(m: &Message) -> Json {
         .with("options", options(&m.options))
         .with("payload", payload(&m.payload))
         .into()
+}
+
+/// Where a message sat in a TCP byte stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Frame {
+    /// Offset of the message's first byte in the stream.
+    pub(crate) offset: usize,
+    /// Bytes of the whole message, Len and Extended Length included.
+    pub(crate) length: usize,
+}
+
+/// The JSON object for a message decoded from a TCP stream (with its `frame`) or a WebSocket
+/// message (without). `signal` is what [`Signal::from_message`] said of a signaling message,
+/// `None` for other codes.
+pub(crate) fn tcp_message(
+    m: &TcpMessage,
+    signal: Option<&Result<Signal, SignalError>>,
+    frame: Option<Frame>,
+) -> Json {
+    let mut o = Object::new().with("code", code(m.code));
+    match signal {
+        Some(Ok(s)) => o.put("signal", signal_json(s)),
+        // An error the receiver ignores the message for (an unknown 7.xx code, an unknown
+        // critical option in a Ping): shown rather than fatal.
+        Some(Err(e)) => {
+            o.put("signal", Json::Null);
+            o.put("signal_error", e.to_string());
+        }
+        None => {}
+    }
+    o.put("token", hex::encode(m.token.as_bytes()));
+    if let Some(frame) = frame {
+        o.put("offset", frame.offset);
+        o.put("length", frame.length);
+    }
+    let options = if m.code.is_signaling() {
+        signal_options(m)
+    } else {
+        options(&m.options)
+    };
+    o.put("options", options);
+    o.put("payload", payload(&m.payload));
+    o.into()
+}
+
+/// A signal's fields by RFC 8323's names in snake_case; an option the message does not carry
+/// is left out.
+fn signal_json(s: &Signal) -> Json {
+    let mut o = Object::new().with("name", s.code().name());
+    match s {
+        Signal::Csm {
+            max_message_size,
+            block_wise_transfer,
+        } => {
+            if let Some(size) = max_message_size {
+                o.put("max_message_size", *size);
+            }
+            o.put("block_wise_transfer", *block_wise_transfer);
+        }
+        Signal::Ping { custody } | Signal::Pong { custody } => o.put("custody", *custody),
+        Signal::Release {
+            alternative_addresses,
+            hold_off,
+        } => {
+            let addresses: Json = alternative_addresses
+                .iter()
+                .map(|a| Json::from(a.as_str()))
+                .collect();
+            o.put("alternative_addresses", addresses);
+            if let Some(h) = hold_off {
+                o.put("hold_off", *h);
+            }
+        }
+        Signal::Abort { bad_csm_option } => {
+            if let Some(n) = bad_csm_option {
+                o.put("bad_csm_option", *n);
+            }
+        }
+    }
+    o.into()
+}
+
+/// The options of a signaling message, named as its code defines them (option 2 is
+/// Max-Message-Size in a CSM, Custody in a Ping); values in hex, the typed reading being the
+/// `signal`. An option the code does not define is unrecognized.
+fn signal_options(m: &TcpMessage) -> Json {
+    m.options
+        .iter()
+        .map(|o| {
+            let name = signal_option::name(m.code, o.number);
+            let mut out = Object::new()
+                .with("number", o.number.get())
+                .with("name", name)
+                .with("critical", o.number.is_critical())
+                .with("value", hex::encode(o.value));
+            if name.is_none() {
+                out.put("unrecognized", true);
+            }
+            Json::from(out)
+        })
+        .collect()
 }
 
 /// A code as `{"value": "c.dd", "name"}`, `name` `null` when the code is not registered.
