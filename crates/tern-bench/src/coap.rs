@@ -448,12 +448,155 @@ fn encode_runner(imp: Impl, m: &Message) -> Box<dyn Runner> {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Build and encode: from an application's values to bytes.
+//
+// tern's `Message::encode` copies options that `Options::builder()` already wrote in wire form,
+// so the encode cases leave building out for tern (and for coap-lite, whose `Packet` is built
+// beforehand too), while coap-message-impl always writes from values. The build+encode cases
+// start every implementation from the same plain values (option values as `Bytes` for tern,
+// which clones them without copying; as `Vec<u8>` for coap-lite, whose API takes owned `Vec`s).
+
+/// The values of a message, before any implementation's types exist.
+#[derive(Debug, Clone)]
+pub struct Values {
+    mtype: MessageType,
+    code: Code,
+    message_id: u16,
+    token: Vec<u8>,
+    options: Vec<(OptionNumber, Bytes)>,
+    payload: Bytes,
+}
+
+/// The values of a tern message.
+pub fn values(m: &Message) -> Values {
+    Values {
+        mtype: m.mtype,
+        code: m.code,
+        message_id: m.message_id,
+        token: m.token.as_bytes().to_vec(),
+        options: m
+            .options
+            .iter()
+            .map(|o| (o.number, Bytes::copy_from_slice(o.value)))
+            .collect(),
+        payload: m.payload.clone(),
+    }
+}
+
+/// tern: `Options::builder()`, then the `Message`.
+fn build_tern(v: &Values) -> Option<Message> {
+    let mut b = Options::builder();
+    for (n, value) in &v.options {
+        b = b.push(*n, value.clone());
+    }
+    Some(Message {
+        mtype: v.mtype,
+        code: v.code,
+        message_id: v.message_id,
+        token: Token::new(&v.token)?,
+        options: b.build().ok()?,
+        payload: v.payload.clone(),
+    })
+}
+
+/// The same values in coap-lite's types.
+#[derive(Debug, Clone)]
+struct LiteValues {
+    mtype: coap_lite::MessageType,
+    code: u8,
+    message_id: u16,
+    token: Vec<u8>,
+    options: Vec<(coap_lite::CoapOption, Vec<u8>)>,
+    payload: Vec<u8>,
+}
+
+fn lite_values(m: &Message) -> LiteValues {
+    let p = to_coap_lite(m);
+    LiteValues {
+        mtype: p.header.get_type(),
+        code: m.code.0,
+        message_id: m.message_id,
+        token: m.token.as_bytes().to_vec(),
+        options: m
+            .options
+            .iter()
+            .map(|o| (coap_lite::CoapOption::from(o.number.0), o.value.to_vec()))
+            .collect(),
+        payload: m.payload.to_vec(),
+    }
+}
+
+/// coap-lite: a `Packet` from the values, as its examples build one.
+fn build_coap_lite(v: &LiteValues) -> coap_lite::Packet {
+    let mut p = coap_lite::Packet::new();
+    p.header.set_type(v.mtype);
+    p.header.code = coap_lite::MessageClass::from(v.code);
+    p.header.message_id = v.message_id;
+    p.set_token(v.token.clone());
+    for (n, value) in &v.options {
+        p.add_option(*n, value.clone());
+    }
+    p.payload = v.payload.clone();
+    p
+}
+
+/// The bytes `imp` builds and encodes `m`'s values to.
+pub fn built_by(imp: Impl, m: &Message) -> Vec<u8> {
+    match imp {
+        Impl::Tern => wire(&build_tern(&values(m)).expect("tern builds")),
+        Impl::CoapLite => build_coap_lite(&lite_values(m))
+            .to_bytes()
+            .expect("coap-lite encodes"),
+        // Always from values: the same as its encode case.
+        _ => encoded_by(imp, m),
+    }
+}
+
+fn build_runner(imp: Impl, m: &Message) -> Box<dyn Runner> {
+    let len = wire(m).len();
+    match imp {
+        Impl::Tern => {
+            let v = values(m);
+            EncodeRunner::boxed(len, false, move |out| match build_tern(&v) {
+                Some(m) => m.encode(&mut out.bytes).is_ok(),
+                None => false,
+            })
+        }
+        Impl::CoapLite => {
+            let v = lite_values(m);
+            EncodeRunner::boxed(len, false, move |out| {
+                match build_coap_lite(&v).to_bytes() {
+                    Ok(b) => {
+                        out.pos += b.len();
+                        black_box(b);
+                        true
+                    }
+                    Err(_) => false,
+                }
+            })
+        }
+        _ => encode_runner(imp, m),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
 // The cases.
 
-fn case_name(direction: Direction, label: &str) -> String {
-    let d = match direction {
-        Direction::Decode => "decode",
-        Direction::Encode => "encode",
+/// What a case times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Decode,
+    Encode,
+    BuildEncode,
+}
+
+const OPS: [Op; 3] = [Op::Decode, Op::Encode, Op::BuildEncode];
+
+fn case_name(op: Op, label: &str) -> String {
+    let d = match op {
+        Op::Decode => "decode",
+        Op::Encode => "encode",
+        Op::BuildEncode => "build+encode",
     };
     format!("CoAP {d} {label}")
 }
@@ -462,7 +605,7 @@ fn case_name(direction: Direction, label: &str) -> String {
 pub fn case_names() -> Vec<String> {
     inputs()
         .iter()
-        .flat_map(|(label, _)| [Direction::Decode, Direction::Encode].map(|d| case_name(d, label)))
+        .flat_map(|(label, _)| OPS.map(|op| case_name(op, label)))
         .collect()
 }
 
@@ -475,7 +618,7 @@ pub fn build_cases(wanted: &dyn Fn(&str) -> bool) -> Vec<Case> {
         let bytes = wire(&m);
         let expected = summary_tern(&m);
 
-        let name = case_name(Direction::Decode, label);
+        let name = case_name(Op::Decode, label);
         if wanted(&name) {
             let mut contenders = Vec::new();
             for imp in IMPLS {
@@ -502,11 +645,17 @@ pub fn build_cases(wanted: &dyn Fn(&str) -> bool) -> Vec<Case> {
             });
         }
 
-        let name = case_name(Direction::Encode, label);
-        if wanted(&name) {
+        for op in [Op::Encode, Op::BuildEncode] {
+            let name = case_name(op, label);
+            if !wanted(&name) {
+                continue;
+            }
             let mut contenders = Vec::new();
             for imp in IMPLS {
-                let out = encoded_by(imp, &m);
+                let out = match op {
+                    Op::BuildEncode => built_by(imp, &m),
+                    _ => encoded_by(imp, &m),
+                };
                 assert_eq!(
                     decoded_summary(Impl::Tern, &out).as_ref(),
                     Some(&expected),
@@ -516,7 +665,10 @@ pub fn build_cases(wanted: &dyn Fn(&str) -> bool) -> Vec<Case> {
                 assert_eq!(out.len(), bytes.len(), "{name}: {} length", imp.name());
                 contenders.push(Contender {
                     imp,
-                    runner: encode_runner(imp, &m),
+                    runner: match op {
+                        Op::BuildEncode => build_runner(imp, &m),
+                        _ => encode_runner(imp, &m),
+                    },
                 });
             }
             cases.push(Case {
@@ -543,6 +695,7 @@ mod tests {
             let w = wire(&m);
             for imp in IMPLS {
                 assert_eq!(encoded_by(imp, &m), w, "{label}: {}", imp.name());
+                assert_eq!(built_by(imp, &m), w, "{label}: {} (built)", imp.name());
             }
         }
     }

@@ -1,4 +1,5 @@
-//! Benchmarks of tern's MQTT codec against rumqttc's and mqttrs's, on the same packets.
+//! Benchmarks of tern's MQTT codec against rumqttc's and mqttrs's, and of its CoAP codec against
+//! coap-lite's and coap-message-implementations', on the same packets.
 //!
 //! Not published. The library holds what the two front ends share:
 //!
@@ -7,6 +8,8 @@
 //!   fields and every encoder writes the same bytes;
 //! - [`cases`]: the cases and their runners, which time only the codec work (buffer refills
 //!   happen outside the timed region);
+//! - [`coap`]: the CoAP datagrams, the peers' decoders and encoders, and their cases (built
+//!   with the runners of [`cases`]);
 //! - [`alloc_count`]: a counting global allocator for allocations per operation.
 //!
 //! The front ends are the interleaved runner `src/bin/tern-bench.rs` (`cargo xtask bench`, the
