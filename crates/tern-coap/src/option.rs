@@ -106,7 +106,8 @@ registry! {
     BLOCK2 = 23, "Block2", Uint, 0..=3, false, "RFC 7959";
     BLOCK1 = 27, "Block1", Uint, 0..=3, false, "RFC 7959";
     SIZE2 = 28, "Size2", Uint, 0..=4, false, "RFC 7959";
-    Q_BLOCK2 = 31, "Q-Block2", Uint, 0..=3, false, "RFC 9177";
+    // Repeatable: a client repeats it to ask for several missing blocks at once (RFC 9177 §4).
+    Q_BLOCK2 = 31, "Q-Block2", Uint, 0..=3, true, "RFC 9177";
     PROXY_URI = 35, "Proxy-Uri", String, 1..=1034, false, "RFC 7252";
     PROXY_SCHEME = 39, "Proxy-Scheme", String, 1..=255, false, "RFC 7252";
     SIZE1 = 60, "Size1", Uint, 0..=4, false, "RFC 7252";
