@@ -37,7 +37,11 @@ Output: \"type\" (CON, NON, ACK, RST), \"code\" as {\"value\": \"2.05\", \"name\
 \"Content\"}, \"message_id\", \"token\" (hex), \"options\" and \"payload\". Options are an \
 array in wire order of {\"number\", \"name\" (null when tern does not know the option), \
 \"critical\", \"value\"}: a number for uint options, a string for string options, hex for \
-opaque and unknown options, null for empty ones. An option that RFC 7252 §5.4 says to treat \
+opaque and unknown options, null for empty ones; Block1, Block2, Q-Block1 and Q-Block2 are \
+{\"num\", \"m\", \"szx\", \"size\"}, Content-Format and Accept {\"value\": 40, \"name\": \
+\"application/link-format\"}, No-Response its bits and the classes they suppress. A value \
+that breaks a rule of its meaning (a BERT block, SZX 7, over UDP) is hex with an \"error\". \
+An option that RFC 7252 §5.4 says to treat \
 as unrecognized (unknown, a repeated non-repeatable option, a value of the wrong length) has \
 \"unrecognized\": true; a server answers a request with an unrecognized critical option with \
 4.02 Bad Option. The payload is {\"hex\", \"text\" (when UTF-8), \"length\"}. Over TCP and \

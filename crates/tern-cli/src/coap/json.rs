@@ -7,6 +7,11 @@
 //!   is the IANA registry's name, or `null` for an option tern does not know;
 //! - a value is typed by the registry's format: a number for uint options, a string for string
 //!   options, hex for opaque ones and for unknown options, `null` for empty ones (If-None-Match);
+//!   Block1, Block2, Q-Block1 and Q-Block2 are `{"num", "m", "szx", "size"}`, Content-Format and
+//!   Accept `{"value": 40, "name": "application/link-format"}`, No-Response `{"value",
+//!   "suppress_2xx", "suppress_4xx", "suppress_5xx"}` (the typed readings are `tern_coap::value`'s);
+//! - a value that breaks a rule of its meaning (a BERT block over UDP, a Hop-Limit of 0) is hex
+//!   with an `"error"`;
 //! - options RFC 7252 §5.4 says to treat as unrecognized (unknown, a repeated non-repeatable
 //!   one, a value of the wrong length) carry `"unrecognized": true`, and their value is hex
 //!   unless it fits the registry's format;
@@ -20,7 +25,8 @@
 
 use tern_coap::option::ValueFormat;
 use tern_coap::tcp::{Signal, SignalError, TcpMessage, signal_option};
-use tern_coap::{CoapOption, Code, Message, Options};
+use tern_coap::value::{Block, ContentFormat, HopLimit, NoResponse, ValueError};
+use tern_coap::{CoapOption, Code, Message, OptionNumber, Options};
 
 use crate::hex;
 use crate::json::{Json, Object, payload};
@@ -32,7 +38,7 @@ pub(crate) fn message(m: &Message) -> Json {
         .with("code", code(m.code))
         .with("message_id", m.message_id)
         .with("token", hex::encode(m.token.as_bytes()))
-        .with("options", options(&m.options))
+        .with("options", options(&m.options, false))
         .with("payload", payload(&m.payload))
         .into()
 }
@@ -73,7 +79,7 @@ pub(crate) fn tcp_message(
     let options = if m.code.is_signaling() {
         signal_options(m)
     } else {
-        options(&m.options)
+        options(&m.options, true)
     };
     o.put("options", options);
     o.put("payload", payload(&m.payload));
@@ -146,8 +152,9 @@ pub(crate) fn code(code: Code) -> Json {
         .into()
 }
 
-/// The options in wire order, named by the option registry.
-pub(crate) fn options(options: &Options) -> Json {
+/// The options in wire order, named by the option registry. `reliable`: the message came over
+/// TCP or WebSockets, where a Block SZX of 7 (BERT) is valid.
+pub(crate) fn options(options: &Options, reliable: bool) -> Json {
     // `unrecognized()` yields a subsequence of `iter()`; an option is told apart from an equal
     // one (a repeated Uri-Host "a", of which only the second counts as unrecognized) by where
     // its value sits in the message.
@@ -158,41 +165,97 @@ pub(crate) fn options(options: &Options) -> Json {
             let flagged = unrecognized
                 .next_if(|u| u.number == o.number && std::ptr::eq(u.value, o.value))
                 .is_some();
-            option(&o, flagged)
+            option(&o, flagged, reliable)
         })
         .collect()
 }
 
-/// One option: `{"number", "name", "critical", "value"}` and `"unrecognized": true` when
-/// `unrecognized`.
-fn option(o: &CoapOption<'_>, unrecognized: bool) -> Json {
+/// One option: `{"number", "name", "critical", "value"}`, `"unrecognized": true` when
+/// `unrecognized`, and `"error"` when the value breaks a rule of its meaning (a BERT block
+/// over UDP, a Hop-Limit of 0).
+fn option(o: &CoapOption<'_>, unrecognized: bool, reliable: bool) -> Json {
+    let (value, error) = match value(o, reliable) {
+        Ok(value) => (value, None),
+        Err(e) => (Json::from(hex::encode(o.value)), Some(e.to_string())),
+    };
     let mut out = Object::new()
         .with("number", o.number.get())
         .with("name", o.number.name())
         .with("critical", o.number.is_critical())
-        .with("value", value(o));
+        .with("value", value);
     if unrecognized {
         out.put("unrecognized", true);
+    }
+    if let Some(e) = error {
+        out.put("error", e);
     }
     out.into()
 }
 
-/// The value, typed by the registry's format; hex when the option is unknown or its value does
-/// not fit the format.
-fn value(o: &CoapOption<'_>) -> Json {
+/// The value, typed by the option's meaning (Block, Content-Format, No-Response, …) or else by
+/// the registry's format; hex when the option is unknown or its value does not fit the
+/// registry (such an option is unrecognized).
+fn value(o: &CoapOption<'_>, reliable: bool) -> Result<Json, ValueError> {
     let opaque = || Json::from(hex::encode(o.value));
     let Some(info) = o.number.info() else {
-        return opaque();
+        return Ok(opaque());
     };
     if !o.is_well_formed() {
-        return opaque();
+        return Ok(opaque());
     }
-    match info.format {
-        ValueFormat::Empty => Json::Null,
-        ValueFormat::Opaque => opaque(),
-        ValueFormat::String => o.as_str().map_or_else(opaque, Json::from),
-        ValueFormat::Uint => o.as_uint().map_or_else(opaque, Json::from),
-    }
+    // Well-formed: a uint value has at most 4 bytes, a string is UTF-8.
+    let uint = o.as_uint().unwrap_or_default();
+    Ok(match o.number {
+        OptionNumber::BLOCK1
+        | OptionNumber::BLOCK2
+        | OptionNumber::Q_BLOCK1
+        | OptionNumber::Q_BLOCK2 => block(Block::decode(o.value, reliable)?),
+        OptionNumber::CONTENT_FORMAT | OptionNumber::ACCEPT => {
+            content_format(ContentFormat(u16::try_from(uint).unwrap_or(u16::MAX)))
+        }
+        OptionNumber::HOP_LIMIT => {
+            let limit = u8::try_from(uint).ok().and_then(HopLimit::new);
+            limit.ok_or(ValueError::OutOfRange)?.get().into()
+        }
+        OptionNumber::NO_RESPONSE => no_response(u8::try_from(uint).unwrap_or(u8::MAX)),
+        _ => match info.format {
+            ValueFormat::Empty => Json::Null,
+            ValueFormat::Opaque => opaque(),
+            ValueFormat::String => o.as_str().map_or_else(opaque, Json::from),
+            ValueFormat::Uint => uint.into(),
+        },
+    })
+}
+
+/// A Block1, Block2, Q-Block1 or Q-Block2 value: `{"num", "m", "szx", "size"}`, `size` in
+/// bytes (1024 for BERT).
+fn block(b: Block) -> Json {
+    Object::new()
+        .with("num", b.num())
+        .with("m", b.more())
+        .with("szx", b.szx())
+        .with("size", b.size())
+        .into()
+}
+
+/// A Content-Format or Accept value: `{"value", "name"}`, `name` the registered media type
+/// (with its content coding when not identity), `null` when tern does not know it.
+fn content_format(cf: ContentFormat) -> Json {
+    Object::new()
+        .with("value", cf.0)
+        .with("name", cf.media_type().map(|_| cf.to_string()))
+        .into()
+}
+
+/// A No-Response value (RFC 7967 §2): the bits and the classes of response they suppress.
+fn no_response(bits: u8) -> Json {
+    let n = NoResponse::from_bits(bits);
+    Object::new()
+        .with("value", bits)
+        .with("suppress_2xx", n.suppress_2xx)
+        .with("suppress_4xx", n.suppress_4xx)
+        .with("suppress_5xx", n.suppress_5xx)
+        .into()
 }
 
 #[cfg(test)]
@@ -214,7 +277,7 @@ mod tests {
         for &(n, v) in list {
             b = b.push(OptionNumber(n), Bytes::copy_from_slice(v));
         }
-        options(&b.build().unwrap()).to_value()
+        options(&b.build().unwrap(), false).to_value()
     }
 
     #[test]
@@ -274,6 +337,93 @@ mod tests {
         // uint values are read at any length, leading zeros included.
         assert_eq!(opts(&[(14, b"\x00\x00\x3c")])[0]["value"], 60);
         assert_eq!(opts(&[(14, b"")])[0]["value"], 0);
+    }
+
+    #[test]
+    fn block_options_are_num_m_szx_size() {
+        // libcoap's Block2 2.05: ETag, Block2 92/1/32, Size2 3000.
+        let v = decode(
+            "6745c21d5d0000000062344101d20605c9520bb8ff303030363420626c6f636b312064617461206c696e6520666f72206c6962636f",
+        );
+        assert_eq!(
+            v["options"],
+            json!([
+                {"number": 4, "name": "ETag", "critical": false, "value": "01"},
+                {"number": 23, "name": "Block2", "critical": true,
+                 "value": {"num": 92, "m": true, "szx": 1, "size": 32}},
+                {"number": 28, "name": "Size2", "critical": false, "value": 3000}
+            ])
+        );
+        // Block1, Q-Block1, Q-Block2; an empty value is block 0 of 16 bytes.
+        let v = opts(&[(19, b"\x1a"), (27, b""), (31, b"\x00\x00\x2e")]);
+        let blocks: Vec<_> = v.as_array().unwrap().iter().map(|o| &o["value"]).collect();
+        assert_eq!(
+            blocks,
+            [
+                &json!({"num": 1, "m": true, "szx": 2, "size": 64}),
+                &json!({"num": 0, "m": false, "szx": 0, "size": 16}),
+                &json!({"num": 2, "m": true, "szx": 6, "size": 1024})
+            ]
+        );
+    }
+
+    #[test]
+    fn bert_only_over_reliable_transports() {
+        let bert = Options::builder()
+            .push(OptionNumber::BLOCK2, Bytes::from_static(b"\x1f"))
+            .build()
+            .unwrap();
+        assert_eq!(
+            options(&bert, true).to_value()[0]["value"],
+            json!({"num": 1, "m": true, "szx": 7, "size": 1024})
+        );
+        let udp = options(&bert, false).to_value();
+        assert_eq!(udp[0]["value"], "1f");
+        assert!(udp[0]["error"].as_str().unwrap().contains("BERT"), "{udp}");
+    }
+
+    #[test]
+    fn content_format_and_accept_by_media_type() {
+        let v = opts(&[
+            (12, b"\x28"),
+            (17, b""),
+            (17, b"\x2b\x2a"),
+            (17, b"\xfd\xe8"),
+        ]);
+        let values: Vec<_> = v.as_array().unwrap().iter().map(|o| &o["value"]).collect();
+        assert_eq!(
+            values,
+            [
+                &json!({"value": 40, "name": "application/link-format"}),
+                &json!({"value": 0, "name": "text/plain; charset=utf-8"}),
+                &json!({"value": 11050, "name": "application/json (deflate)"}),
+                &json!({"value": 65000, "name": null})
+            ]
+        );
+    }
+
+    #[test]
+    fn hop_limit_and_no_response() {
+        let v = opts(&[(16, b"\x10"), (258, b"\x1a")]);
+        assert_eq!(v[0]["value"], 16);
+        assert_eq!(
+            v[1]["value"],
+            json!({"value": 26, "suppress_2xx": true, "suppress_4xx": true, "suppress_5xx": true})
+        );
+        let v = opts(&[(16, b"\x00")]);
+        assert_eq!(v[0]["value"], "00");
+        assert!(v[0]["error"].as_str().unwrap().contains("RFC 8768"), "{v}");
+    }
+
+    #[test]
+    fn observe_is_a_number() {
+        // aiocoap's notification: CON 2.05, Observe 1, Content-Format 0, "count=4".
+        let v = decode("4245448a19cc610160ff636f756e743d34");
+        assert_eq!(
+            v["options"][0],
+            json!({"number": 6, "name": "Observe", "critical": false, "value": 1})
+        );
+        assert_eq!(v["payload"]["text"], "count=4");
     }
 
     #[test]
