@@ -873,3 +873,108 @@ fn every_known_option_with_a_value_format_has_a_typed_getter() {
         ValueFormat::Uint
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// No getter allocates
+
+/// Counts this thread's allocations (the harness runs tests on several threads at once), then
+/// forwards every call unchanged to the system allocator, as tern-mqtt's alloc_free test does.
+struct Counting;
+
+thread_local! {
+    // Const-initialised and without a destructor: reading it never allocates.
+    static ALLOCATIONS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn count() {
+    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+}
+
+// A `#[global_allocator]` needs `unsafe impl GlobalAlloc`.
+#[allow(unsafe_code)]
+unsafe impl std::alloc::GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        count();
+        // SAFETY: forwarded unchanged; the caller upholds `GlobalAlloc::alloc`'s contract.
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        count();
+        // SAFETY: as above.
+        unsafe { std::alloc::System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, size: usize) -> *mut u8 {
+        count();
+        // SAFETY: as above; `ptr` came from this allocator, i.e. from `System`.
+        unsafe { std::alloc::System.realloc(ptr, layout, size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        // SAFETY: as above.
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+#[test]
+fn getters_do_not_allocate() {
+    let start = ALLOCATIONS.with(std::cell::Cell::get);
+    let options = Options::builder()
+        .push_uri_host("example.com")
+        .unwrap()
+        .push_uri_path("a")
+        .unwrap()
+        .push_uri_path("b")
+        .unwrap()
+        .push_uri_query("q=1")
+        .unwrap()
+        .push_etag(ETag::new(&[1, 2]).unwrap())
+        .push_if_match(IfMatch::Exists)
+        .push_observe(Observe::new(9).unwrap())
+        .push_content_format(ContentFormat::CBOR)
+        .push_accept(ContentFormat::JSON)
+        .push_max_age(30)
+        .push_block2(Block::new(1, true, 6).unwrap())
+        .push_block1(Block::new(0, false, 6).unwrap())
+        .push_q_block2(Block::new(2, false, 6).unwrap())
+        .push_size1(10)
+        .push_size2(20)
+        .push_hop_limit(HopLimit::DEFAULT)
+        .push_echo(Echo::new(&[3; 12]).unwrap())
+        .push_request_tag(RequestTag::new(&[4]).unwrap())
+        .push_no_response(NoResponse::ALL)
+        .build()
+        .unwrap();
+    let before = ALLOCATIONS.with(std::cell::Cell::get);
+    // The builder does allocate: proof that the counter counts.
+    assert!(before > start);
+    let mut checksum = 0usize;
+    checksum += options.uri_host().unwrap().unwrap().len();
+    checksum += options.uri_path().unwrap().map(str::len).sum::<usize>();
+    checksum += options.uri_query().unwrap().count();
+    checksum += options.etags().unwrap().count();
+    checksum += options.if_match().unwrap().count();
+    checksum += options.observe().unwrap().unwrap().get() as usize;
+    checksum += usize::from(options.content_format().unwrap().unwrap().0);
+    checksum += usize::from(options.accept().unwrap().unwrap().0);
+    checksum += options.max_age().unwrap() as usize;
+    checksum += options.block2(false).unwrap().unwrap().offset() as usize;
+    checksum += options.block1(false).unwrap().unwrap().num() as usize;
+    checksum += options.q_block2_all(false).unwrap().count();
+    checksum += options.size1().unwrap().unwrap() as usize;
+    checksum += options.size2().unwrap().unwrap() as usize;
+    checksum += usize::from(options.hop_limit().unwrap().unwrap().get());
+    checksum += options.echo().unwrap().unwrap().as_bytes().len();
+    checksum += options.request_tags().unwrap().count();
+    checksum += usize::from(options.no_response().unwrap().bits());
+    checksum += usize::from(options.if_none_match().unwrap());
+    checksum += options.location_path().unwrap().count();
+    checksum += options.proxy_uri().unwrap().map_or(0, str::len);
+    let after = ALLOCATIONS.with(std::cell::Cell::get);
+    assert_eq!(after - before, 0, "getters allocated");
+    assert!(checksum > 0);
+}
