@@ -317,7 +317,7 @@ fn answer(error: &FormatError, datagram: &[u8]) -> String {
             format!("answer: none, or RST with Message ID {id}, RFC 7252 §4.3")
         }
         MessageType::Acknowledgement | MessageType::Reset => {
-            "answer: none, an ACK or RST is rejected silently (RFC 7252 §4.2)".to_owned()
+            "answer: none, an ACK or RST is rejected silently, RFC 7252 §4.2".to_owned()
         }
     }
 }
