@@ -298,6 +298,98 @@ fn help_shows_real_examples() {
     assert!(help.contains(ACK_LINK_FORMAT));
 }
 
+/// Every datagram of the shared vector set (`../shared/vectors/coap.jsonl`, next to the
+/// repository) decodes, one line each, and agrees with tshark's dissection: header, options in
+/// wire order with their raw value, Block fields, Content-Format and payload. Skipped, with a
+/// note, where the set is not there (a fresh clone elsewhere).
+#[test]
+fn every_shared_vector_agrees_with_tshark() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/vectors/coap.jsonl"
+    );
+    let Ok(text) = std::fs::read_to_string(path) else {
+        eprintln!("skipped: {path} is not there");
+        return;
+    };
+    let vectors: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let stdin: String = vectors
+        .iter()
+        .map(|v| format!("{}\n", v["hex"].as_str().unwrap()))
+        .collect();
+    let out = decode_with(&[], stdin.as_bytes());
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines = lines(&out);
+    assert_eq!(lines.len(), vectors.len());
+    let types = ["CON", "NON", "ACK", "RST"];
+    let mut blocks = 0;
+    for (v, m) in vectors.iter().zip(&lines) {
+        let id = v["id"].as_str().unwrap();
+        let d = &v["dissection"];
+        let f = &d["fields"];
+        assert_eq!(
+            m["type"],
+            types[f["coap.type"].as_u64().unwrap() as usize],
+            "{id}"
+        );
+        let code = f["coap.code"].as_u64().unwrap();
+        let code = format!("{}.{:02}", code >> 5, code & 0x1f);
+        assert_eq!(m["code"]["value"], code, "{id}");
+        assert_eq!(m["message_id"], f["coap.mid"], "{id}");
+        assert_eq!(
+            m["token"],
+            f.get("coap.token").unwrap_or(&json!("")).clone(),
+            "{id}"
+        );
+        let options = d["options"].as_array().unwrap();
+        assert_eq!(
+            m["options"].as_array().unwrap().len(),
+            options.len(),
+            "{id}"
+        );
+        for (o, t) in m["options"].as_array().unwrap().iter().zip(options) {
+            assert_eq!(o["number"], t["number"], "{id}");
+            let fields = &t["fields"];
+            match o["name"].as_str() {
+                Some("Block1" | "Block2") => {
+                    blocks += 1;
+                    let b = &o["value"];
+                    assert_eq!(b["num"], fields["coap.opt.block_number"], "{id}");
+                    assert_eq!(
+                        b["m"],
+                        fields["coap.opt.block_mflag"].as_u64() == Some(1),
+                        "{id}"
+                    );
+                    assert_eq!(b["szx"], fields["coap.opt.block_size"], "{id}");
+                }
+                Some("Content-Format" | "Accept") => {
+                    assert_eq!(o["value"]["value"], t["value_uint"], "{id}");
+                }
+                _ if t.get("value_uint").is_some() => {
+                    assert_eq!(o["value"], t["value_uint"], "{id}")
+                }
+                _ if o["value"].is_string() => {
+                    // Opaque values are hex; strings are the value's text.
+                    let raw = t["value_hex"].as_str().unwrap();
+                    let shown = o["value"].as_str().unwrap();
+                    assert!(
+                        shown == raw || hex(raw) == shown.as_bytes(),
+                        "{id}: {o} vs {t}"
+                    );
+                }
+                _ => {}
+            }
+        }
+        let payload = f.get("coap.payload").or(f.get("coap.block_payload"));
+        let expected = payload.and_then(Value::as_str).unwrap_or("");
+        assert_eq!(m["payload"]["hex"], expected, "{id}");
+    }
+    assert!(blocks > 50, "the set has block-wise transfers: {blocks}");
+}
+
 fn hex(s: &str) -> Vec<u8> {
     (0..s.len())
         .step_by(2)
