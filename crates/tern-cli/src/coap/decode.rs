@@ -1,8 +1,12 @@
 //! `tern coap decode`: CoAP messages from hex or raw bytes to one JSON object per line.
 //!
 //! Over UDP a message is a whole datagram, so each HEX argument (or each line of hex on
-//! standard input, or all of standard input with `--raw`) is decoded on its own; a malformed
-//! one stops the run with the error and what a receiver answers to it.
+//! standard input, or all of standard input with `--raw`) is decoded on its own; so is each
+//! WebSocket message with `--ws`. With `--tcp` the input is one byte stream, decoded by
+//! [`TcpStream`], the sans-IO part: bytes go in with [`TcpStream::handle_bytes`], messages come
+//! out of [`TcpStream::poll_message`], and [`TcpStream::finish`] says whether the stream ended
+//! between messages. A malformed message stops the run with the error and what a receiver
+//! answers to it (an RST or nothing over UDP, an Abort over TCP and WebSockets).
 
 use std::io::{BufRead, Write};
 use std::num::NonZeroUsize;
