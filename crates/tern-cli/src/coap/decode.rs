@@ -55,8 +55,10 @@ e.g. {\"name\": \"CSM\", \"max_message_size\": 8192, \"block_wise_transfer\": tr
 
 Errors: on a malformed message the messages before it are printed, then the error, the rule \
 it breaks and what a receiver answers (an RST or nothing over UDP; an Abort over TCP and \
-WebSockets) go to standard error, and the exit status is 1. A TCP stream that ends inside a \
-message is an \"incomplete message\" error with status 1. Text that is not hex exits with \
+WebSockets) go to standard error, and the exit status is 1. So does an invalid CSM (an \
+unknown critical option or a bad value: Abort with Bad-CSM-Option); a signal a receiver \
+ignores is printed with \"signal\": null and a \"signal_error\". A TCP stream that ends inside \
+a message is an \"incomplete message\" error with status 1. Text that is not hex exits with \
 status 2.";
 
 /// `--help` examples.
