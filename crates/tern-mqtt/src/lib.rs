@@ -51,6 +51,7 @@
 //! - [`topic`]: validated [`TopicName`] and [`TopicFilter`], [`topic::matches`] and shared
 //!   subscriptions.
 //! - [`error`]: [`DecodeError`] (the peer's fault) and [`EncodeError`] (the caller's).
+//! - [`client`]: the sans-IO client state machine.
 #![cfg_attr(not(feature = "std"), no_std)]
 #![cfg_attr(
     not(test),
@@ -65,6 +66,7 @@
 
 extern crate alloc;
 
+pub mod client;
 pub mod error;
 pub mod packet;
 pub mod property;

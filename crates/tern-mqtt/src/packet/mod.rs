@@ -293,6 +293,29 @@ impl Packet {
         1 + wire::varint_len(body.min(u32::MAX as usize) as u32) + body
     }
 
+    /// Checks that [`Packet::encode`] would accept the packet at `version` within
+    /// `max_packet_size`, without writing anything; returns the size it would have.
+    ///
+    /// ```
+    /// use tern_mqtt::{Packet, ProtocolVersion, Publish, TopicName};
+    /// let p = Packet::Publish(Publish::new(TopicName::new("a")?, vec![0u8; 100]));
+    /// assert_eq!(p.check(ProtocolVersion::V5, 1024), Ok(106));
+    /// assert!(p.check(ProtocolVersion::V5, 64).is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn check(
+        &self,
+        version: ProtocolVersion,
+        max_packet_size: usize,
+    ) -> Result<usize, EncodeError> {
+        let version = match self {
+            Packet::Connect(c) => c.protocol,
+            _ => version,
+        };
+        self.validate(version)?;
+        packet_size(self.body_len(version), max_packet_size)
+    }
+
     /// Checks everything the encoder checks except sizes.
     fn validate(&self, version: ProtocolVersion) -> Result<(), EncodeError> {
         match self {

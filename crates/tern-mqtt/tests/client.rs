@@ -1,0 +1,594 @@
+//! Scenario tests of the sans-IO client: a test plays the broker at the packet level on a
+//! virtual clock.
+
+use core::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tern_mqtt::client::{Client, ClientConfig, ClientError, ConnectionLost, Event, Instant};
+use tern_mqtt::packet::MAX_PACKET_SIZE;
+use tern_mqtt::{
+    Codec, ConnAck, Decoded, Disconnect, MqttString, Packet, PacketId, Properties, Property,
+    ProtocolVersion, PubAck, PubComp, PubRec, PubRel, Publish, QoS, ReasonCode, SubAck,
+    TopicFilter, TopicName,
+};
+
+const V5: ProtocolVersion = ProtocolVersion::V5;
+const V311: ProtocolVersion = ProtocolVersion::V3_1_1;
+
+/// The broker's side of one connection.
+struct Broker {
+    version: ProtocolVersion,
+    codec: Codec,
+    buf: BytesMut,
+}
+
+impl Broker {
+    fn new(version: ProtocolVersion) -> Self {
+        Broker {
+            version,
+            codec: Codec::server().with_max_incoming(MAX_PACKET_SIZE),
+            buf: BytesMut::new(),
+        }
+    }
+
+    /// Every packet the client wrote.
+    fn receive(&mut self, client: &mut Client) -> Vec<Packet> {
+        while let Some(bytes) = client.poll_transmit() {
+            self.buf.extend_from_slice(&bytes);
+        }
+        let mut out = Vec::new();
+        while let Decoded::Packet(p) = self.codec.decode_mut(&mut self.buf).unwrap() {
+            out.push(p);
+        }
+        out
+    }
+
+    fn send(&self, client: &mut Client, now: Instant, packet: Packet) {
+        let mut wire = BytesMut::new();
+        packet
+            .encode(self.version, MAX_PACKET_SIZE, &mut wire)
+            .unwrap();
+        client.handle_read(now, &wire);
+    }
+}
+
+fn events(client: &mut Client) -> Vec<Event> {
+    std::iter::from_fn(|| client.poll_event()).collect()
+}
+
+fn config(version: ProtocolVersion) -> ClientConfig {
+    let mut c = ClientConfig::new(version, MqttString::new("test-client").unwrap());
+    c.keep_alive = 10;
+    c
+}
+
+fn publish(topic: &str, qos: QoS) -> Publish {
+    let mut p = Publish::new(TopicName::new(topic).unwrap(), Bytes::from_static(b"21.5"));
+    p.qos = qos;
+    p
+}
+
+fn id(n: u16) -> PacketId {
+    PacketId::new(n).unwrap()
+}
+
+/// Connects and accepts with `connack`; returns the broker side.
+fn connected(client: &mut Client, version: ProtocolVersion, connack: ConnAck) -> Broker {
+    let mut broker = Broker::new(version);
+    client.connect(Instant::ZERO);
+    let sent = broker.receive(client);
+    assert!(matches!(sent.as_slice(), [Packet::Connect(_)]), "{sent:?}");
+    broker.send(client, Instant::ZERO, Packet::ConnAck(connack));
+    broker
+}
+
+#[test]
+fn connect_subscribe_and_receive_the_seed_scenario() {
+    let mut client = Client::new(config(V5));
+    let mut broker = connected(&mut client, V5, ConnAck::new(false));
+    assert!(matches!(
+        events(&mut client).as_slice(),
+        [Event::Connected {
+            session_present: false,
+            ..
+        }]
+    ));
+
+    let t = Instant::from_millis(5);
+    let sub = client
+        .subscribe(
+            t,
+            vec![(
+                TopicFilter::new("sensors/temperature").unwrap(),
+                QoS::AtLeastOnce,
+            )],
+        )
+        .unwrap();
+    let Packet::Subscribe(s) = broker.receive(&mut client).remove(0) else {
+        panic!()
+    };
+    assert_eq!(s.subscriptions[0].filter.as_str(), "sensors/temperature");
+    broker.send(
+        &mut client,
+        t,
+        Packet::SubAck(SubAck {
+            packet_id: s.packet_id,
+            properties: Properties::new(),
+            reason_codes: vec![ReasonCode::GrantedQoS1],
+        }),
+    );
+    assert_eq!(
+        events(&mut client),
+        [Event::Subscribed {
+            id: sub,
+            reason_codes: vec![ReasonCode::GrantedQoS1]
+        }]
+    );
+
+    let mut incoming = publish("sensors/temperature", QoS::AtLeastOnce);
+    incoming.packet_id = Some(id(9));
+    broker.send(&mut client, t, Packet::Publish(incoming.clone()));
+    assert_eq!(events(&mut client), [Event::Message(incoming)]);
+    assert_eq!(
+        broker.receive(&mut client),
+        [Packet::PubAck(PubAck::new(id(9)))]
+    );
+}
+
+#[test]
+fn qos1_publish_completes_on_puback() {
+    let mut client = Client::new(config(V311));
+    let mut broker = connected(&mut client, V311, ConnAck::new(false));
+    events(&mut client);
+    let pid = client
+        .publish(Instant::ZERO, publish("a/b", QoS::AtLeastOnce))
+        .unwrap();
+    let Packet::Publish(p) = broker.receive(&mut client).remove(0) else {
+        panic!()
+    };
+    assert_eq!(client.inflight_len(), 1);
+    broker.send(
+        &mut client,
+        Instant::ZERO,
+        Packet::PubAck(PubAck::new(p.packet_id.unwrap())),
+    );
+    assert_eq!(
+        events(&mut client),
+        [Event::Published {
+            id: pid,
+            reason_code: ReasonCode::Success
+        }]
+    );
+    assert_eq!(client.inflight_len(), 0);
+}
+
+#[test]
+fn qos2_publish_goes_through_pubrec_pubrel_pubcomp() {
+    let mut client = Client::new(config(V5));
+    let mut broker = connected(&mut client, V5, ConnAck::new(false));
+    events(&mut client);
+    let pid = client
+        .publish(Instant::ZERO, publish("a", QoS::ExactlyOnce))
+        .unwrap();
+    let Packet::Publish(p) = broker.receive(&mut client).remove(0) else {
+        panic!()
+    };
+    let packet_id = p.packet_id.unwrap();
+    broker.send(
+        &mut client,
+        Instant::ZERO,
+        Packet::PubRec(PubRec::new(packet_id)),
+    );
+    assert_eq!(
+        broker.receive(&mut client),
+        [Packet::PubRel(PubRel::new(packet_id))]
+    );
+    assert!(
+        events(&mut client).is_empty(),
+        "not complete before PUBCOMP"
+    );
+    broker.send(
+        &mut client,
+        Instant::ZERO,
+        Packet::PubComp(PubComp::new(packet_id)),
+    );
+    assert_eq!(
+        events(&mut client),
+        [Event::Published {
+            id: pid,
+            reason_code: ReasonCode::Success
+        }]
+    );
+}
+
+#[test]
+fn incoming_qos2_is_delivered_exactly_once_even_across_a_reconnect() {
+    let mut client = Client::new(config(V5));
+    let mut broker = connected(&mut client, V5, ConnAck::new(false));
+    events(&mut client);
+    let mut p = publish("x", QoS::ExactlyOnce);
+    p.packet_id = Some(id(3));
+    broker.send(&mut client, Instant::ZERO, Packet::Publish(p.clone()));
+    assert_eq!(events(&mut client), [Event::Message(p.clone())]);
+    assert_eq!(
+        broker.receive(&mut client),
+        [Packet::PubRec(PubRec::new(id(3)))]
+    );
+
+    // The connection drops before PUBREL; the server resends the PUBLISH with DUP.
+    client.handle_closed(Instant::ZERO);
+    events(&mut client);
+    let mut broker = connected(&mut client, V5, ConnAck::new(true));
+    events(&mut client);
+    let mut dup = p.clone();
+    dup.dup = true;
+    broker.send(&mut client, Instant::ZERO, Packet::Publish(dup));
+    assert!(
+        events(&mut client).is_empty(),
+        "a QoS 2 message must not be delivered twice"
+    );
+    assert_eq!(
+        broker.receive(&mut client),
+        [Packet::PubRec(PubRec::new(id(3)))]
+    );
+    broker.send(
+        &mut client,
+        Instant::ZERO,
+        Packet::PubRel(PubRel::new(id(3))),
+    );
+    assert_eq!(
+        broker.receive(&mut client),
+        [Packet::PubComp(PubComp::new(id(3)))]
+    );
+}
+
+#[test]
+fn keep_alive_pings_and_declares_the_connection_lost_after_one_and_a_half_periods() {
+    let mut client = Client::new(config(V5));
+    let mut broker = connected(&mut client, V5, ConnAck::new(false));
+    events(&mut client);
+    let ping_at = client.poll_timeout().unwrap();
+    assert_eq!(ping_at, Instant::from_millis(10_000));
+    client.handle_timeout(ping_at);
+    assert_eq!(broker.receive(&mut client), [Packet::PingReq]);
+    // No PINGRESP: lost at 1.5 × 10 s after the last packet received (the CONNACK at 0).
+    let lost_at = client.poll_timeout().unwrap();
+    assert_eq!(lost_at, Instant::from_millis(15_000));
+    client.handle_timeout(Instant::from_millis(14_999));
+    assert!(events(&mut client).is_empty());
+    client.handle_timeout(lost_at);
+    assert_eq!(
+        events(&mut client),
+        [Event::Disconnected(ConnectionLost::KeepAliveTimeout)]
+    );
+    assert_eq!(client.poll_timeout(), None);
+}
+
+#[test]
+fn pingresp_keeps_the_connection_alive() {
+    let mut client = Client::new(config(V311));
+    let mut broker = connected(&mut client, V311, ConnAck::new(false));
+    events(&mut client);
+    let mut now = Instant::ZERO;
+    for _ in 0..5 {
+        now = client.poll_timeout().unwrap();
+        client.handle_timeout(now);
+        assert_eq!(broker.receive(&mut client), [Packet::PingReq]);
+        broker.send(&mut client, now, Packet::PingResp);
+        assert!(
+            client.poll_timeout().unwrap() > now,
+            "the deadline moves on: no busy loop"
+        );
+    }
+    assert!(client.is_connected());
+    assert_eq!(now, Instant::from_millis(50_000));
+}
+
+#[test]
+fn receive_maximum_bounds_the_inflight_window_and_the_queue_drains_in_order() {
+    let mut client = Client::new(config(V5));
+    let mut connack = ConnAck::new(false);
+    connack.properties = Properties::from_properties([Property::ReceiveMaximum(2)]).unwrap();
+    let mut broker = connected(&mut client, V5, connack);
+    events(&mut client);
+    let ids: Vec<_> = (0..5)
+        .map(|i| {
+            client
+                .publish(Instant::ZERO, publish(&format!("t/{i}"), QoS::AtLeastOnce))
+                .unwrap()
+        })
+        .collect();
+    let first = broker.receive(&mut client);
+    assert_eq!(first.len(), 2);
+    assert_eq!((client.inflight_len(), client.queued_len()), (2, 3));
+    let mut sent_topics = Vec::new();
+    let mut outstanding = first;
+    let mut completed = Vec::new();
+    while let Some(Packet::Publish(p)) = outstanding.pop() {
+        sent_topics.push(p.topic.to_string());
+        broker.send(
+            &mut client,
+            Instant::ZERO,
+            Packet::PubAck(PubAck::new(p.packet_id.unwrap())),
+        );
+        outstanding.extend(broker.receive(&mut client));
+        assert!(client.inflight_len() <= 2);
+        for e in events(&mut client) {
+            if let Event::Published { id, .. } = e {
+                completed.push(id);
+            }
+        }
+    }
+    assert_eq!(completed.len(), 5);
+    let mut sorted = completed.clone();
+    sorted.sort();
+    assert_eq!(sorted, ids);
+}
+
+#[test]
+fn session_present_resends_publish_with_dup_and_pubrel_in_order() {
+    let mut client = Client::new(config(V5));
+    let mut broker = connected(&mut client, V5, ConnAck::new(false));
+    events(&mut client);
+    client
+        .publish(Instant::ZERO, publish("q1", QoS::AtLeastOnce))
+        .unwrap();
+    client
+        .publish(Instant::ZERO, publish("q2", QoS::ExactlyOnce))
+        .unwrap();
+    let sent = broker.receive(&mut client);
+    let (Packet::Publish(p1), Packet::Publish(p2)) = (&sent[0], &sent[1]) else {
+        panic!()
+    };
+    broker.send(
+        &mut client,
+        Instant::ZERO,
+        Packet::PubRec(PubRec::new(p2.packet_id.unwrap())),
+    );
+    broker.receive(&mut client); // PUBREL, lost with the connection
+    client.handle_closed(Instant::ZERO);
+    assert_eq!(
+        events(&mut client),
+        [Event::Disconnected(ConnectionLost::TransportClosed)]
+    );
+
+    let mut broker = Broker::new(V5);
+    client.connect(Instant::ZERO);
+    let Packet::Connect(c) = broker.receive(&mut client).remove(0) else {
+        panic!()
+    };
+    assert!(!c.clean_start, "a reconnection asks to resume the session");
+    broker.send(
+        &mut client,
+        Instant::ZERO,
+        Packet::ConnAck(ConnAck::new(true)),
+    );
+    let mut dup = p1.clone();
+    dup.dup = true;
+    assert_eq!(
+        broker.receive(&mut client),
+        [
+            Packet::Publish(dup),
+            Packet::PubRel(PubRel::new(p2.packet_id.unwrap()))
+        ]
+    );
+}
+
+#[test]
+fn mqtt_3_2_2_4_without_session_present_inflight_is_dropped_and_reported() {
+    let mut client = Client::new(config(V311));
+    let mut broker = connected(&mut client, V311, ConnAck::new(false));
+    events(&mut client);
+    let pid = client
+        .publish(Instant::ZERO, publish("q1", QoS::AtLeastOnce))
+        .unwrap();
+    broker.receive(&mut client);
+    client.handle_closed(Instant::ZERO);
+    events(&mut client);
+    let mut broker = connected(&mut client, V311, ConnAck::new(false));
+    let ev = events(&mut client);
+    assert!(ev.contains(&Event::Dropped { ids: vec![pid] }), "{ev:?}");
+    assert!(
+        broker.receive(&mut client).is_empty(),
+        "nothing is resent into a new session"
+    );
+}
+
+#[test]
+fn publishes_before_connack_wait_and_go_out_after_it() {
+    let mut client = Client::new(config(V5));
+    let mut broker = Broker::new(V5);
+    client.connect(Instant::ZERO);
+    let q0 = client
+        .publish(Instant::ZERO, publish("early", QoS::AtMostOnce))
+        .unwrap();
+    assert!(matches!(
+        broker.receive(&mut client).as_slice(),
+        [Packet::Connect(_)]
+    ));
+    broker.send(
+        &mut client,
+        Instant::ZERO,
+        Packet::ConnAck(ConnAck::new(false)),
+    );
+    assert!(
+        matches!(broker.receive(&mut client).as_slice(), [Packet::Publish(p)] if p.topic.as_str() == "early")
+    );
+    assert!(events(&mut client).contains(&Event::Published {
+        id: q0,
+        reason_code: ReasonCode::Success
+    }));
+}
+
+#[test]
+fn mqtt_3_2_2_11_publish_above_maximum_qos_is_refused() {
+    let mut client = Client::new(config(V5));
+    let mut connack = ConnAck::new(false);
+    connack.properties = Properties::from_properties([Property::MaximumQoS(0)]).unwrap();
+    let mut broker = connected(&mut client, V5, connack);
+    assert_eq!(
+        client.publish(Instant::ZERO, publish("a", QoS::AtLeastOnce)),
+        Err(ClientError::QoSNotSupported)
+    );
+    assert!(broker.receive(&mut client).is_empty());
+}
+
+#[test]
+fn a_publish_over_the_servers_maximum_packet_size_is_refused() {
+    let mut client = Client::new(config(V5));
+    let mut connack = ConnAck::new(false);
+    connack.properties = Properties::from_properties([Property::MaximumPacketSize(64)]).unwrap();
+    let mut broker = connected(&mut client, V5, connack);
+    let mut big = publish("a", QoS::AtMostOnce);
+    big.payload = Bytes::from(vec![0u8; 100]);
+    assert!(matches!(
+        client.publish(Instant::ZERO, big),
+        Err(ClientError::Encode(_))
+    ));
+    assert!(broker.receive(&mut client).is_empty());
+}
+
+#[test]
+fn packet_ids_are_unique_across_publish_subscribe_and_unsubscribe() {
+    let mut client = Client::new(config(V5));
+    let mut broker = connected(&mut client, V5, ConnAck::new(false));
+    for i in 0..20 {
+        client
+            .publish(Instant::ZERO, publish("a", QoS::AtLeastOnce))
+            .unwrap();
+        client
+            .subscribe(
+                Instant::ZERO,
+                vec![(TopicFilter::new("b").unwrap(), QoS::AtMostOnce)],
+            )
+            .unwrap();
+        client
+            .unsubscribe(
+                Instant::ZERO,
+                vec![TopicFilter::new(&format!("c/{i}")).unwrap()],
+            )
+            .unwrap();
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    for p in broker.receive(&mut client) {
+        let id = match p {
+            Packet::Publish(p) => p.packet_id.unwrap(),
+            Packet::Subscribe(s) => s.packet_id,
+            Packet::Unsubscribe(u) => u.packet_id,
+            other => panic!("{other:?}"),
+        };
+        assert!(seen.insert(id), "packet id {id} used twice while in flight");
+    }
+    assert_eq!(seen.len(), 60);
+}
+
+#[test]
+fn incoming_topic_alias_is_resolved_and_an_unknown_one_is_a_protocol_error() {
+    let mut cfg = config(V5);
+    cfg.connect_properties = Properties::from_properties([Property::TopicAliasMaximum(5)]).unwrap();
+    let mut client = Client::new(cfg);
+    let mut broker = connected(&mut client, V5, ConnAck::new(false));
+    events(&mut client);
+    let mut first = publish("long/topic/name", QoS::AtMostOnce);
+    first.properties = Properties::from_properties([Property::TopicAlias(2)]).unwrap();
+    broker.send(&mut client, Instant::ZERO, Packet::Publish(first));
+    let mut second = publish("x", QoS::AtMostOnce);
+    second.topic = TopicName::alias_only();
+    second.properties = Properties::from_properties([Property::TopicAlias(2)]).unwrap();
+    broker.send(&mut client, Instant::ZERO, Packet::Publish(second));
+    let got: Vec<String> = events(&mut client)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Message(p) => Some(p.topic.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(got, ["long/topic/name", "long/topic/name"]);
+
+    // Alias 6 is above the maximum of 5 we announced: DISCONNECT 0x94.
+    let mut bad = publish("y", QoS::AtMostOnce);
+    bad.properties = Properties::from_properties([Property::TopicAlias(6)]).unwrap();
+    broker.send(&mut client, Instant::ZERO, Packet::Publish(bad));
+    assert_eq!(
+        broker.receive(&mut client),
+        [Packet::Disconnect(Disconnect::with_reason(
+            ReasonCode::TopicAliasInvalid
+        ))]
+    );
+    assert_eq!(
+        events(&mut client),
+        [Event::Disconnected(ConnectionLost::ProtocolViolation(
+            ReasonCode::TopicAliasInvalid
+        ))]
+    );
+}
+
+#[test]
+fn malformed_input_answers_with_disconnect_0x81_in_5_0() {
+    let mut client = Client::new(config(V5));
+    let mut broker = connected(&mut client, V5, ConnAck::new(false));
+    events(&mut client);
+    client.handle_read(Instant::ZERO, &[0x36, 0x00]); // PUBLISH with QoS 3
+    assert_eq!(
+        broker.receive(&mut client),
+        [Packet::Disconnect(Disconnect::with_reason(
+            ReasonCode::MalformedPacket
+        ))]
+    );
+    assert!(matches!(
+        events(&mut client).as_slice(),
+        [Event::Disconnected(ConnectionLost::ProtocolError(_))]
+    ));
+}
+
+#[test]
+fn server_disconnect_and_refused_connack_surface_as_events() {
+    let mut client = Client::new(config(V5));
+    let broker = connected(&mut client, V5, ConnAck::new(false));
+    events(&mut client);
+    let d = Disconnect::with_reason(ReasonCode::ServerShuttingDown);
+    broker.send(&mut client, Instant::ZERO, Packet::Disconnect(d.clone()));
+    assert_eq!(
+        events(&mut client),
+        [Event::Disconnected(ConnectionLost::ServerDisconnect(d))]
+    );
+
+    let mut client = Client::new(config(V311));
+    let mut refused = ConnAck::new(false);
+    refused.reason_code = ReasonCode::NotAuthorized;
+    connected(&mut client, V311, refused.clone());
+    assert_eq!(
+        events(&mut client),
+        [Event::Disconnected(ConnectionLost::Refused(refused))]
+    );
+}
+
+#[test]
+fn connect_times_out_without_connack() {
+    let mut cfg = config(V5);
+    cfg.connect_timeout = Duration::from_secs(3);
+    let mut client = Client::new(cfg);
+    client.connect(Instant::ZERO);
+    assert_eq!(client.poll_timeout(), Some(Instant::from_millis(3_000)));
+    client.handle_timeout(Instant::from_millis(3_000));
+    assert_eq!(
+        events(&mut client),
+        [Event::Disconnected(ConnectionLost::ConnectTimeout)]
+    );
+}
+
+#[test]
+fn a_pubrel_for_an_unknown_id_is_still_completed() {
+    let mut client = Client::new(config(V5));
+    let mut broker = connected(&mut client, V5, ConnAck::new(true));
+    events(&mut client);
+    broker.send(
+        &mut client,
+        Instant::ZERO,
+        Packet::PubRel(PubRel::new(id(77))),
+    );
+    let mut comp = PubComp::new(id(77));
+    comp.reason_code = ReasonCode::PacketIdentifierNotFound;
+    assert_eq!(broker.receive(&mut client), [Packet::PubComp(comp)]);
+    assert!(client.is_connected());
+}
