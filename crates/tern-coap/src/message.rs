@@ -22,7 +22,7 @@
 
 use core::fmt;
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes, BytesMut};
 
 use crate::option::{OptionError, Options, scan};
 
@@ -353,7 +353,7 @@ impl Message {
 
     /// Decodes one datagram. Options and payload are slices of `datagram`; nothing is
     /// allocated. Unrecognized options are kept: see [`Options::first_unrecognized_critical`].
-    pub fn decode(datagram: Bytes) -> Result<Message, FormatError> {
+    pub fn decode(mut datagram: Bytes) -> Result<Message, FormatError> {
         let (&[b0, code, m0, m1], rest) = datagram
             .split_first_chunk::<4>()
             .ok_or(FormatError::TooShort)?;
@@ -365,33 +365,43 @@ impl Message {
         if tkl > 8 {
             return Err(FormatError::TokenLengthReserved(tkl));
         }
-        let token = rest
-            .get(..usize::from(tkl))
+        let (token, after_token) = rest
+            .split_at_checked(usize::from(tkl))
             .ok_or(FormatError::TruncatedToken)?;
         let token = Token::new(token).ok_or(FormatError::TruncatedToken)?;
         let code = Code(code);
-        let opts_start = 4 + usize::from(tkl);
-        let after_token = datagram.get(opts_start..).unwrap_or_default();
         if code.is_empty() && (tkl != 0 || !after_token.is_empty()) {
             return Err(FormatError::EmptyMessageNotEmpty);
         }
         let opts_len = scan(after_token)?;
-        let payload_start = opts_start + opts_len;
-        let payload = if payload_start < datagram.len() {
-            // The byte at payload_start is the marker.
-            if payload_start + 1 == datagram.len() {
-                return Err(FormatError::EmptyPayloadAfterMarker);
-            }
-            datagram.slice(payload_start + 1..)
+        let has_payload = opts_len < after_token.len();
+        if has_payload && opts_len + 1 == after_token.len() {
+            // The byte at opts_len is the payload marker, and nothing follows it.
+            return Err(FormatError::EmptyPayloadAfterMarker);
+        }
+        let mtype = MessageType::from_bits(b0 >> 4);
+        let message_id = u16::from_be_bytes([m0, m1]);
+        let opts_start = 4 + usize::from(tkl);
+        let opts_end = opts_start + opts_len;
+        // One share of the buffer for the options and the datagram itself, advanced, as the
+        // payload: a reference count per share is the cost that remains per message.
+        let options = if opts_len == 0 {
+            Options::new()
+        } else {
+            Options::from_scanned(datagram.slice(opts_start..opts_end))
+        };
+        let payload = if has_payload {
+            datagram.advance(opts_end + 1);
+            datagram
         } else {
             Bytes::new()
         };
         Ok(Message {
-            mtype: MessageType::from_bits(b0 >> 4),
+            mtype,
             code,
-            message_id: u16::from_be_bytes([m0, m1]),
+            message_id,
             token,
-            options: Options::from_scanned(datagram.slice(opts_start..payload_start)),
+            options,
             payload,
         })
     }

@@ -250,59 +250,59 @@ impl fmt::Display for OptionError {
 #[cfg(feature = "std")]
 impl std::error::Error for OptionError {}
 
+/// Reads an extended delta or length (RFC 7252 §3.1): the nibble itself, or 13 + one byte, or
+/// 269 + two bytes; 15 is `reserved`.
+#[inline(always)]
+fn extended(nibble: u8, rest: &[u8], reserved: OptionError) -> Result<(u32, &[u8]), OptionError> {
+    match nibble {
+        0..=12 => Ok((u32::from(nibble), rest)),
+        13 => match rest.split_first() {
+            Some((&b, r)) => Ok((u32::from(b) + 13, r)),
+            None => Err(OptionError::Truncated),
+        },
+        14 => match rest.split_first_chunk::<2>() {
+            Some((&[a, b], r)) => Ok((u32::from(u16::from_be_bytes([a, b])) + 269, r)),
+            None => Err(OptionError::Truncated),
+        },
+        _ => Err(reserved),
+    }
+}
+
 /// Reads one option header and value from `buf`, after option number `prev`.
-/// Returns the option, and the bytes it took.
-fn read_option(buf: &[u8], prev: u16) -> Result<(CoapOption<'_>, usize), OptionError> {
-    let (&first, mut rest) = buf.split_first().ok_or(OptionError::Truncated)?;
-    let mut used = 1;
-    let mut ext = |nibble: u8, reserved: OptionError| -> Result<u32, OptionError> {
-        match nibble {
-            0..=12 => Ok(u32::from(nibble)),
-            13 => {
-                let (&b, r) = rest.split_first().ok_or(OptionError::Truncated)?;
-                rest = r;
-                used += 1;
-                Ok(u32::from(b) + 13)
-            }
-            14 => {
-                let (&[a, b], r) = rest
-                    .split_first_chunk::<2>()
-                    .ok_or(OptionError::Truncated)?;
-                rest = r;
-                used += 2;
-                Ok(u32::from(u16::from_be_bytes([a, b])) + 269)
-            }
-            _ => Err(reserved),
-        }
-    };
-    let delta = ext(first >> 4, OptionError::ReservedDelta)?;
-    let len = ext(first & 0x0f, OptionError::ReservedLength)? as usize;
-    let number = u32::from(prev) + delta;
-    let number = u16::try_from(number).map_err(|_| OptionError::NumberOverflow)?;
-    let value = rest.get(..len).ok_or(OptionError::Truncated)?;
+/// Returns the option and the rest of `buf` after it.
+#[inline(always)]
+fn read_option(buf: &[u8], prev: u16) -> Result<(CoapOption<'_>, &[u8]), OptionError> {
+    let (&first, rest) = buf.split_first().ok_or(OptionError::Truncated)?;
+    let (delta, rest) = extended(first >> 4, rest, OptionError::ReservedDelta)?;
+    let (len, rest) = extended(first & 0x0f, rest, OptionError::ReservedLength)?;
+    let number = u16::try_from(u32::from(prev) + delta).map_err(|_| OptionError::NumberOverflow)?;
+    if rest.len() < len as usize {
+        return Err(OptionError::Truncated);
+    }
+    let (value, rest) = rest.split_at(len as usize);
     Ok((
         CoapOption {
             number: OptionNumber(number),
             value,
         },
-        used + len,
+        rest,
     ))
 }
 
 /// Splits a message's option bytes from its payload: validates every option header up to the
 /// payload marker or the end. Returns the length of the options part.
 pub(crate) fn scan(buf: &[u8]) -> Result<usize, OptionError> {
-    let mut pos = 0;
+    let mut rest = buf;
     let mut number = 0u16;
-    while let Some(&b) = buf.get(pos) {
+    while let Some(&b) = rest.first() {
         if b == 0xff {
-            return Ok(pos);
+            break;
         }
-        let (opt, used) = read_option(buf.get(pos..).unwrap_or_default(), number)?;
+        let (opt, after) = read_option(rest, number)?;
         number = opt.number.0;
-        pos += used;
+        rest = after;
     }
-    Ok(pos)
+    Ok(buf.len() - rest.len())
 }
 
 /// The options of a message: validated wire bytes, read on demand in number order.
@@ -408,10 +408,14 @@ pub struct OptionsIter<'a> {
 
 impl<'a> Iterator for OptionsIter<'a> {
     type Item = CoapOption<'a>;
+    #[inline]
     fn next(&mut self) -> Option<CoapOption<'a>> {
+        if self.buf.is_empty() {
+            return None;
+        }
         // The bytes were validated when decoded or built; stop rather than panic if not.
-        let (opt, used) = read_option(self.buf, self.number).ok()?;
-        self.buf = self.buf.get(used..).unwrap_or_default();
+        let (opt, rest) = read_option(self.buf, self.number).ok()?;
+        self.buf = rest;
         self.number = opt.number.0;
         Some(opt)
     }
