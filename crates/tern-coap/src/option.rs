@@ -317,9 +317,13 @@ impl Options {
         Options { raw: Bytes::new() }
     }
 
-    /// A builder that sorts options into number order.
+    /// A builder that sorts options into number order. It starts with room for 64 bytes of
+    /// options, which most messages fit in one allocation.
     pub fn builder() -> OptionsBuilder {
-        OptionsBuilder::default()
+        OptionsBuilder {
+            wire: BytesMut::with_capacity(64),
+            ..OptionsBuilder::default()
+        }
     }
 
     /// Wraps option bytes already checked by [`scan`].
@@ -422,38 +426,73 @@ impl<'a> Iterator for OptionsIter<'a> {
 }
 
 /// Collects options in any order and writes them in number order (stable for repeats).
+///
+/// Options pushed in number order (the usual case) are written straight into one buffer, so
+/// building allocates only that buffer; an option pushed out of order is set aside and merged
+/// in by [`OptionsBuilder::build`].
 #[derive(Debug, Default, Clone)]
 pub struct OptionsBuilder {
-    options: Vec<(OptionNumber, Bytes)>,
+    /// The options pushed in order so far, in wire form.
+    wire: BytesMut,
+    /// The number of the last option in `wire`.
+    last: u16,
+    /// Options pushed after a higher-numbered one, in push order.
+    late: Vec<(OptionNumber, Bytes)>,
+    /// The first error met (a value too long to encode).
+    error: Option<OptionError>,
 }
 
 impl OptionsBuilder {
     /// Adds an option with a byte or string value.
-    pub fn push(mut self, number: OptionNumber, value: impl Into<Bytes>) -> Self {
-        self.options.push((number, value.into()));
+    pub fn push(mut self, number: OptionNumber, value: impl AsRef<[u8]>) -> Self {
+        let value = value.as_ref();
+        if self.error.is_some() {
+            return self;
+        }
+        if self.late.is_empty() && number.0 >= self.last {
+            match write_option(&mut self.wire, number.0 - self.last, value) {
+                Ok(()) => self.last = number.0,
+                Err(e) => self.error = Some(e),
+            }
+        } else {
+            self.late.push((number, Bytes::copy_from_slice(value)));
+        }
         self
     }
 
     /// Adds an option with a uint value, written in minimal length.
     pub fn push_uint(self, number: OptionNumber, value: u32) -> Self {
         let (bytes, len) = encode_uint(value);
-        self.push(
-            number,
-            Bytes::copy_from_slice(bytes.get(..len).unwrap_or_default()),
-        )
+        self.push(number, bytes.get(..len).unwrap_or_default())
     }
 
     /// Adds an empty option (e.g. If-None-Match).
     pub fn push_empty(self, number: OptionNumber) -> Self {
-        self.push(number, Bytes::new())
+        self.push(number, [])
     }
 
     /// Writes the options in number order.
-    pub fn build(mut self) -> Result<Options, OptionError> {
-        self.options.sort_by_key(|(n, _)| *n);
-        let mut buf = BytesMut::new();
+    pub fn build(self) -> Result<Options, OptionError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let in_order = self.wire.freeze();
+        if self.late.is_empty() {
+            return Ok(Options { raw: in_order });
+        }
+        // Merge: the in-order options were pushed before every late one, so a stable sort by
+        // number keeps the push order of repeated options.
+        let mut all: Vec<(OptionNumber, &[u8])> = OptionsIter {
+            buf: &in_order,
+            number: 0,
+        }
+        .map(|o| (o.number, o.value))
+        .chain(self.late.iter().map(|(n, v)| (*n, &v[..])))
+        .collect();
+        all.sort_by_key(|(n, _)| *n);
+        let mut buf = BytesMut::with_capacity(in_order.len() + self.late.len() * 8);
         let mut prev = 0u16;
-        for (number, value) in &self.options {
+        for (number, value) in all {
             write_option(&mut buf, number.0 - prev, value)?;
             prev = number.0;
         }
@@ -523,6 +562,38 @@ mod tests {
         let got: Vec<_> = opts.iter().map(|o| (o.number.0, o.value.len())).collect();
         assert_eq!(got, [(1, 1), (20, 13), (2000, 300)]);
         assert_eq!(scan(opts.as_bytes()), Ok(opts.as_bytes().len()));
+    }
+
+    #[test]
+    fn builder_sorts_out_of_order_pushes_and_keeps_the_order_of_repeats() {
+        let opts = Options::builder()
+            .push(OptionNumber::URI_PATH, "a")
+            .push(OptionNumber::URI_HOST, "h")
+            .push(OptionNumber::URI_PATH, "b")
+            .push(OptionNumber::ETAG, "e")
+            .push(OptionNumber::URI_PATH, "c")
+            .build()
+            .unwrap();
+        let got: Vec<(u16, &[u8])> = opts.iter().map(|o| (o.number.0, o.value)).collect();
+        let want: [(u16, &[u8]); 5] = [(3, b"h"), (4, b"e"), (11, b"a"), (11, b"b"), (11, b"c")];
+        assert_eq!(got, want);
+        // The same options pushed in order give the same bytes.
+        let in_order = Options::builder()
+            .push(OptionNumber::URI_HOST, "h")
+            .push(OptionNumber::ETAG, "e")
+            .push(OptionNumber::URI_PATH, "a")
+            .push(OptionNumber::URI_PATH, "b")
+            .push(OptionNumber::URI_PATH, "c")
+            .build()
+            .unwrap();
+        assert_eq!(opts, in_order);
+    }
+
+    #[test]
+    fn builder_reports_a_value_too_long_to_encode() {
+        let long = alloc::vec![0u8; usize::from(u16::MAX) + 270];
+        let r = Options::builder().push(OptionNumber(2), &long).build();
+        assert_eq!(r, Err(OptionError::ValueTooLong));
     }
 
     #[test]
