@@ -230,10 +230,8 @@ impl World {
                 self.client.handle_closed(now);
                 self.broker.connected = false;
             }
-            Op::Reconnect { session_present } => {
-                if !self.broker.connected {
-                    self.reconnect(session_present);
-                }
+            Op::Reconnect { session_present } if !self.broker.connected => {
+                self.reconnect(session_present);
             }
             Op::Advance(ms) => {
                 self.now = self.now + core::time::Duration::from_millis(u64::from(ms));
