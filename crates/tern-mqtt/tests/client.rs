@@ -592,3 +592,131 @@ fn a_pubrel_for_an_unknown_id_is_still_completed() {
     assert_eq!(broker.receive(&mut client), [Packet::PubComp(comp)]);
     assert!(client.is_connected());
 }
+
+#[test]
+fn a_restored_snapshot_resumes_the_session_and_loses_nothing() {
+    let mut client = Client::new(config(V5));
+    let mut broker = connected(&mut client, V5, ConnAck::new(false));
+    events(&mut client);
+    let q1 = client
+        .publish(Instant::ZERO, publish("q1", QoS::AtLeastOnce))
+        .unwrap();
+    let q2 = client
+        .publish(Instant::ZERO, publish("q2", QoS::ExactlyOnce))
+        .unwrap();
+    let sent = broker.receive(&mut client);
+    let (Packet::Publish(p1), Packet::Publish(p2)) = (&sent[0], &sent[1]) else {
+        panic!()
+    };
+    broker.send(
+        &mut client,
+        Instant::ZERO,
+        Packet::PubRec(PubRec::new(p2.packet_id.unwrap())),
+    );
+    broker.receive(&mut client);
+    // An incoming QoS 2 message awaiting PUBREL.
+    let mut incoming = publish("in", QoS::ExactlyOnce);
+    incoming.packet_id = Some(id(40));
+    broker.send(
+        &mut client,
+        Instant::ZERO,
+        Packet::Publish(incoming.clone()),
+    );
+    broker.receive(&mut client);
+    events(&mut client);
+
+    // The process dies; a new one restores the snapshot.
+    let snapshot = client.snapshot();
+    let mut restored = Client::restore(config(V5), &snapshot).unwrap();
+    assert_eq!(
+        restored.snapshot(),
+        snapshot,
+        "restore(snapshot) is the same session"
+    );
+    let mut broker = Broker::new(V5);
+    restored.connect(Instant::ZERO);
+    let Packet::Connect(c) = broker.receive(&mut restored).remove(0) else {
+        panic!()
+    };
+    assert!(!c.clean_start);
+    broker.send(
+        &mut restored,
+        Instant::ZERO,
+        Packet::ConnAck(ConnAck::new(true)),
+    );
+    let mut dup = p1.clone();
+    dup.dup = true;
+    assert_eq!(
+        broker.receive(&mut restored),
+        [
+            Packet::Publish(dup),
+            Packet::PubRel(PubRel::new(p2.packet_id.unwrap()))
+        ]
+    );
+    events(&mut restored);
+    // The resent incoming QoS 2 is not delivered again.
+    incoming.dup = true;
+    broker.send(&mut restored, Instant::ZERO, Packet::Publish(incoming));
+    assert!(events(&mut restored).is_empty());
+    // Completing the exchanges reports the publications by their original ids.
+    broker.send(
+        &mut restored,
+        Instant::ZERO,
+        Packet::PubAck(PubAck::new(p1.packet_id.unwrap())),
+    );
+    broker.send(
+        &mut restored,
+        Instant::ZERO,
+        Packet::PubComp(PubComp::new(p2.packet_id.unwrap())),
+    );
+    assert_eq!(
+        events(&mut restored),
+        [
+            Event::Published {
+                id: q1,
+                reason_code: ReasonCode::Success
+            },
+            Event::Published {
+                id: q2,
+                reason_code: ReasonCode::Success
+            },
+        ]
+    );
+}
+
+#[test]
+fn damaged_or_foreign_snapshots_are_refused() {
+    use tern_mqtt::client::SnapshotError;
+    let mut client = Client::new(config(V5));
+    client
+        .publish(Instant::ZERO, publish("q", QoS::AtLeastOnce))
+        .unwrap();
+    let snapshot = client.snapshot();
+    assert!(matches!(
+        Client::restore(config(V5), b"nope"),
+        Err(SnapshotError::NotASnapshot)
+    ));
+    assert!(matches!(
+        Client::restore(config(V311), &snapshot),
+        Err(SnapshotError::ProtocolMismatch {
+            snapshot: 5,
+            config: 4
+        })
+    ));
+    for cut in 0..snapshot.len() {
+        assert!(
+            Client::restore(config(V5), &snapshot[..cut]).is_err(),
+            "cut at {cut}"
+        );
+    }
+    let mut future = snapshot.to_vec();
+    future[4] = 2;
+    assert!(matches!(
+        Client::restore(config(V5), &future),
+        Err(SnapshotError::UnsupportedVersion(2))
+    ));
+    // A count far beyond the bytes present is refused without reserving memory for it.
+    let mut huge = snapshot[..16].to_vec(); // the header, then the in-flight count
+    huge.extend_from_slice(&u32::MAX.to_be_bytes());
+    assert!(Client::restore(config(V5), &huge).is_err());
+}

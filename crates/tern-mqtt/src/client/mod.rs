@@ -51,6 +51,7 @@
 //! the session is discarded as [MQTT-3.2.2-4]/[MQTT-3.2.2-5] require and the application is
 //! told which publications were dropped.
 
+pub mod snapshot;
 mod time;
 
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -60,6 +61,7 @@ use core::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 
+pub use snapshot::SnapshotError;
 pub use time::Instant;
 
 use crate::error::{DecodeError, EncodeError};
