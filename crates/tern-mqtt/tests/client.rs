@@ -720,3 +720,50 @@ fn damaged_or_foreign_snapshots_are_refused() {
     huge.extend_from_slice(&u32::MAX.to_be_bytes());
     assert!(Client::restore(config(V5), &huge).is_err());
 }
+
+#[test]
+fn mqtt_4_6_0_2_manual_acks_go_out_in_arrival_order() {
+    let mut cfg = config(V5);
+    cfg.manual_acks = true;
+    let mut client = Client::new(cfg);
+    let mut broker = connected(&mut client, V5, ConnAck::new(false));
+    events(&mut client);
+    for n in [1, 2] {
+        let mut p = publish("m", QoS::AtLeastOnce);
+        p.packet_id = Some(id(n));
+        broker.send(&mut client, Instant::ZERO, Packet::Publish(p));
+    }
+    let mut q2 = publish("m", QoS::ExactlyOnce);
+    q2.packet_id = Some(id(3));
+    broker.send(&mut client, Instant::ZERO, Packet::Publish(q2.clone()));
+    assert_eq!(events(&mut client).len(), 3);
+    assert!(
+        broker.receive(&mut client).is_empty(),
+        "nothing is acknowledged before ack()"
+    );
+
+    // A resend of the QoS 2 message before the application acknowledged it: no PUBREC yet.
+    q2.dup = true;
+    broker.send(&mut client, Instant::ZERO, Packet::Publish(q2));
+    assert!(events(&mut client).is_empty() && broker.receive(&mut client).is_empty());
+
+    client.ack(Instant::ZERO, id(2)).unwrap();
+    client.ack(Instant::ZERO, id(3)).unwrap();
+    assert!(
+        broker.receive(&mut client).is_empty(),
+        "PUBACK 2 waits for PUBACK 1"
+    );
+    client.ack(Instant::ZERO, id(1)).unwrap();
+    assert_eq!(
+        broker.receive(&mut client),
+        [
+            Packet::PubAck(PubAck::new(id(1))),
+            Packet::PubAck(PubAck::new(id(2))),
+            Packet::PubRec(PubRec::new(id(3))),
+        ]
+    );
+    assert_eq!(
+        client.ack(Instant::ZERO, id(1)),
+        Err(ClientError::UnknownAck)
+    );
+}

@@ -106,6 +106,10 @@ pub struct ClientConfig {
     pub max_queued: usize,
     /// Largest incoming packet accepted.
     pub max_incoming_packet_size: usize,
+    /// Whether the application acknowledges incoming QoS 1/2 messages itself with
+    /// [`Client::ack`] (default: the client acknowledges on delivery). Acknowledgements still
+    /// go out in the order the messages arrived [MQTT-4.6.0-2], [MQTT-4.6.0-3].
+    pub manual_acks: bool,
 }
 
 impl ClientConfig {
@@ -126,6 +130,7 @@ impl ClientConfig {
             max_inflight: 100,
             max_queued: 1_000,
             max_incoming_packet_size: crate::packet::DEFAULT_MAX_INCOMING,
+            manual_acks: false,
         }
     }
 }
@@ -221,6 +226,8 @@ pub enum ClientError {
     NoPacketIdAvailable,
     /// SUBSCRIBE or UNSUBSCRIBE without filters.
     NoTopicFilters,
+    /// [`Client::ack`] of a packet identifier with no delivered, unacknowledged message.
+    UnknownAck,
     /// A Topic Alias set by the caller: aliases are tied to one connection, so a publication
     /// that may be resent on another one cannot carry one.
     TopicAliasNotAllowed,
@@ -241,6 +248,9 @@ impl fmt::Display for ClientError {
                 f.write_str("all 65,535 packet identifiers are in use")
             }
             ClientError::NoTopicFilters => f.write_str("at least one topic filter is needed"),
+            ClientError::UnknownAck => {
+                f.write_str("no delivered message awaits an acknowledgement with that packet id")
+            }
             ClientError::TopicAliasNotAllowed => f.write_str(
                 "a publication cannot carry its own Topic Alias: aliases are tied to one connection [MQTT-3.3.2-7]",
             ),
@@ -323,6 +333,9 @@ pub struct Client {
     queued: VecDeque<(PublishId, Publish)>,
     pending: BTreeMap<u16, (RequestId, PendingKind, Packet)>,
     incoming_qos2: BTreeSet<u16>,
+    /// Manual acknowledgements in arrival order: packet id, QoS, whether the application
+    /// has acknowledged it. Sent from the front as soon as they are acknowledged.
+    pending_acks: VecDeque<(u16, QoS, bool)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -356,6 +369,7 @@ impl Client {
             queued: VecDeque::new(),
             pending: BTreeMap::new(),
             incoming_qos2: BTreeSet::new(),
+            pending_acks: VecDeque::new(),
             config,
         }
     }
@@ -508,6 +522,19 @@ impl Client {
             self.send(now, &Packet::Disconnect(disconnect));
             self.lose(ConnectionLost::ClientDisconnect);
         }
+    }
+
+    /// Acknowledges a delivered QoS 1/2 message (with [`ClientConfig::manual_acks`]): its
+    /// PUBACK or PUBREC goes out once every message that arrived before it is acknowledged.
+    pub fn ack(&mut self, now: Instant, packet_id: PacketId) -> Result<(), ClientError> {
+        let entry = self
+            .pending_acks
+            .iter_mut()
+            .find(|(p, _, acked)| *p == packet_id.get() && !*acked)
+            .ok_or(ClientError::UnknownAck)?;
+        entry.2 = true;
+        self.flush_acks(now);
+        Ok(())
     }
 
     // ----- inputs --------------------------------------------------------------------------
@@ -739,6 +766,10 @@ impl Client {
 
     /// Ends the connection: the session stays for the next `connect`.
     fn lose(&mut self, why: ConnectionLost) {
+        // QoS 1 messages not yet acknowledged will be resent by the server; QoS 2 ones stay
+        // owed, so that a resend is not acknowledged before the application did.
+        self.pending_acks
+            .retain(|&(_, qos, _)| qos == QoS::ExactlyOnce);
         self.state = State::Disconnected;
         self.ping_outstanding = false;
         self.read_buf.clear();
@@ -888,6 +919,7 @@ impl Client {
     fn discard_session(&mut self) {
         let ids: Vec<PublishId> = self.inflight.drain(..).map(|f| f.id).collect();
         self.incoming_qos2.clear();
+        self.pending_acks.clear();
         if !ids.is_empty() {
             self.events.push_back(Event::Dropped { ids });
         }
@@ -924,14 +956,42 @@ impl Client {
             (QoS::AtMostOnce, _) | (_, None) => self.events.push_back(Event::Message(publish)),
             (QoS::AtLeastOnce, Some(id)) => {
                 self.events.push_back(Event::Message(publish));
-                self.send(now, &Packet::PubAck(PubAck::new(id)));
+                self.acknowledge_later(now, id.get(), QoS::AtLeastOnce);
             }
             (QoS::ExactlyOnce, Some(id)) => {
-                // Deliver once: a repeat before PUBREL is only acknowledged again.
+                // Deliver once: a repeat before PUBREL is only acknowledged again, and not
+                // before the application acknowledged the first delivery.
                 if self.incoming_qos2.insert(id.get()) {
                     self.events.push_back(Event::Message(publish));
+                    self.acknowledge_later(now, id.get(), QoS::ExactlyOnce);
+                } else if !self.pending_acks.iter().any(|&(p, _, _)| p == id.get()) {
+                    self.send(now, &Packet::PubRec(PubRec::new(id)));
                 }
-                self.send(now, &Packet::PubRec(PubRec::new(id)));
+            }
+        }
+    }
+
+    /// Queues the acknowledgement of a delivered message: sent at once with automatic acks,
+    /// or when the application calls [`Client::ack`] (in arrival order).
+    fn acknowledge_later(&mut self, now: Instant, packet_id: u16, qos: QoS) {
+        self.pending_acks
+            .push_back((packet_id, qos, !self.config.manual_acks));
+        self.flush_acks(now);
+    }
+
+    /// Sends acknowledgements from the front of the queue while they are acknowledged.
+    fn flush_acks(&mut self, now: Instant) {
+        while let Some(&(packet_id, qos, true)) = self.pending_acks.front() {
+            self.pending_acks.pop_front();
+            let Some(id) = PacketId::new(packet_id) else {
+                continue;
+            };
+            if self.is_connected() {
+                let ack = match qos {
+                    QoS::ExactlyOnce => Packet::PubRec(PubRec::new(id)),
+                    _ => Packet::PubAck(PubAck::new(id)),
+                };
+                self.send(now, &ack);
             }
         }
     }
