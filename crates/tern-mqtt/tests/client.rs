@@ -82,6 +82,19 @@ fn connected(client: &mut Client, version: ProtocolVersion, connack: ConnAck) ->
     broker
 }
 
+/// Reconnects at 5.0, checks that the client asks to resume its session, and accepts with
+/// Session Present.
+fn resumed(client: &mut Client) -> Broker {
+    let mut broker = Broker::new(V5);
+    client.connect(Instant::ZERO);
+    let Packet::Connect(c) = broker.receive(client).remove(0) else {
+        panic!("the first packet must be CONNECT")
+    };
+    assert!(!c.clean_start, "a reconnection asks to resume the session");
+    broker.send(client, Instant::ZERO, Packet::ConnAck(ConnAck::new(true)));
+    broker
+}
+
 #[test]
 fn connect_subscribe_and_receive_the_seed_scenario() {
     let mut client = Client::new(config(V5));
@@ -352,17 +365,7 @@ fn session_present_resends_publish_with_dup_and_pubrel_in_order() {
         [Event::Disconnected(ConnectionLost::TransportClosed)]
     );
 
-    let mut broker = Broker::new(V5);
-    client.connect(Instant::ZERO);
-    let Packet::Connect(c) = broker.receive(&mut client).remove(0) else {
-        panic!()
-    };
-    assert!(!c.clean_start, "a reconnection asks to resume the session");
-    broker.send(
-        &mut client,
-        Instant::ZERO,
-        Packet::ConnAck(ConnAck::new(true)),
-    );
+    let mut broker = resumed(&mut client);
     let mut dup = p1.clone();
     dup.dup = true;
     assert_eq!(
@@ -633,17 +636,7 @@ fn a_restored_snapshot_resumes_the_session_and_loses_nothing() {
         snapshot,
         "restore(snapshot) is the same session"
     );
-    let mut broker = Broker::new(V5);
-    restored.connect(Instant::ZERO);
-    let Packet::Connect(c) = broker.receive(&mut restored).remove(0) else {
-        panic!()
-    };
-    assert!(!c.clean_start);
-    broker.send(
-        &mut restored,
-        Instant::ZERO,
-        Packet::ConnAck(ConnAck::new(true)),
-    );
+    let mut broker = resumed(&mut restored);
     let mut dup = p1.clone();
     dup.dup = true;
     assert_eq!(
