@@ -760,3 +760,59 @@ fn mqtt_4_6_0_2_manual_acks_go_out_in_arrival_order() {
         Err(ClientError::UnknownAck)
     );
 }
+
+#[test]
+fn outgoing_topic_aliases_are_assigned_up_to_the_servers_maximum_and_reset_per_connection() {
+    let mut client = Client::new(config(V5));
+    let mut connack = ConnAck::new(false);
+    connack.properties = Properties::from_properties([Property::TopicAliasMaximum(2)]).unwrap();
+    let mut broker = connected(&mut client, V5, connack);
+    events(&mut client);
+    for topic in ["a/1", "a/1", "b/2", "c/3", "b/2"] {
+        client
+            .publish(Instant::ZERO, publish(topic, QoS::AtLeastOnce))
+            .unwrap();
+    }
+    let sent: Vec<(String, Option<u16>)> = broker
+        .receive(&mut client)
+        .into_iter()
+        .map(|p| match p {
+            Packet::Publish(p) => (p.topic.to_string(), p.properties.topic_alias()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        sent,
+        [
+            ("a/1".to_string(), Some(1)),
+            (String::new(), Some(1)),
+            ("b/2".to_string(), Some(2)),
+            ("c/3".to_string(), None), // the server accepts two aliases
+            (String::new(), Some(2)),
+        ]
+    );
+
+    // A new connection: aliases start afresh, and retransmissions carry the full topic.
+    client.handle_closed(Instant::ZERO);
+    events(&mut client);
+    let mut broker = Broker::new(V5);
+    client.connect(Instant::ZERO);
+    broker.receive(&mut client);
+    let mut connack = ConnAck::new(true);
+    connack.properties = Properties::from_properties([Property::TopicAliasMaximum(2)]).unwrap();
+    broker.send(&mut client, Instant::ZERO, Packet::ConnAck(connack));
+    for p in broker.receive(&mut client) {
+        let Packet::Publish(p) = p else { panic!() };
+        assert!(p.dup && !p.topic.is_empty() && p.properties.topic_alias().is_none());
+    }
+    client
+        .publish(Instant::ZERO, publish("b/2", QoS::AtMostOnce))
+        .unwrap();
+    let Packet::Publish(p) = broker.receive(&mut client).remove(0) else {
+        panic!()
+    };
+    assert_eq!(
+        (p.topic.as_str(), p.properties.topic_alias()),
+        ("b/2", Some(1))
+    );
+}

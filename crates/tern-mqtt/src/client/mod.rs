@@ -70,7 +70,7 @@ use crate::packet::{
     ProtocolVersion, PubAck, PubComp, PubRec, PubRel, Publish, QoS, Subscribe, Subscription,
     Unsubscribe, Will,
 };
-use crate::property::{Properties, PropertyId};
+use crate::property::{Properties, Property, PropertyId};
 use crate::reason::ReasonCode;
 use crate::string::MqttString;
 use crate::topic::{TopicFilter, TopicName};
@@ -326,6 +326,10 @@ pub struct Client {
     ping_outstanding: bool,
     inbound_aliases: BTreeMap<u16, TopicName>,
     inbound_alias_max: u16,
+    /// Topic Aliases this connection has established towards the server (5.0), and how many
+    /// the server accepts (its Topic Alias Maximum; 0: none).
+    outbound_aliases: BTreeMap<TopicName, u16>,
+    outbound_alias_max: u16,
     // Session state.
     next_id: u64,
     next_packet_id: u16,
@@ -363,6 +367,8 @@ impl Client {
             ping_outstanding: false,
             inbound_aliases: BTreeMap::new(),
             inbound_alias_max,
+            outbound_aliases: BTreeMap::new(),
+            outbound_alias_max: 0,
             next_id: 0,
             next_packet_id: 1,
             inflight: VecDeque::new(),
@@ -404,6 +410,7 @@ impl Client {
         self.read_buf.clear();
         self.write_buf.clear();
         self.inbound_aliases.clear();
+        self.outbound_aliases.clear();
         self.server = ServerLimits::default();
         self.ping_outstanding = false;
         self.codec = Codec::new(self.config.protocol)
@@ -689,7 +696,8 @@ impl Client {
     ) -> Result<(), ClientError> {
         if publish.qos == QoS::AtMostOnce {
             publish.packet_id = None;
-            self.send(now, &Packet::Publish(publish));
+            let wire = self.with_alias(publish);
+            self.send(now, &Packet::Publish(wire));
             self.events.push_back(Event::Published {
                 id,
                 reason_code: ReasonCode::Success,
@@ -698,7 +706,10 @@ impl Client {
         }
         let packet_id = self.allocate_packet_id()?;
         publish.packet_id = Some(packet_id);
-        self.send(now, &Packet::Publish(publish.clone()));
+        // The first transmission may use a Topic Alias; what is kept for a retransmission
+        // has the full topic and no alias [MQTT-3.3.2-7].
+        let wire = self.with_alias(publish.clone());
+        self.send(now, &Packet::Publish(wire));
         self.inflight.push_back(InFlight {
             id,
             packet_id,
@@ -706,6 +717,35 @@ impl Client {
             stage: Stage::Published,
         });
         Ok(())
+    }
+
+    /// The PUBLISH as sent on this connection: with an automatic Topic Alias (5.0) when the
+    /// server accepts them — the topic and a new alias the first time, then the alias alone.
+    fn with_alias(&mut self, mut publish: Publish) -> Publish {
+        if !self.config.protocol.is_v5() || self.outbound_alias_max == 0 {
+            return publish;
+        }
+        let (alias, known) = match self.outbound_aliases.get(&publish.topic) {
+            Some(&alias) => (alias, true),
+            None if self.outbound_aliases.len() < usize::from(self.outbound_alias_max) => {
+                let alias = self.outbound_aliases.len() as u16 + 1;
+                self.outbound_aliases.insert(publish.topic.clone(), alias);
+                (alias, false)
+            }
+            None => return publish,
+        };
+        let properties = publish
+            .properties
+            .iter()
+            .chain(core::iter::once(Property::TopicAlias(alias)));
+        // Cannot fail (`publish` refuses callers' Topic Aliases); if it did, send it plainly.
+        if let Ok(p) = Properties::from_properties(properties) {
+            publish.properties = p;
+            if known {
+                publish.topic = TopicName::alias_only();
+            }
+        }
+        publish
     }
 
     /// Moves queued publications into the window while there is room.
@@ -774,6 +814,7 @@ impl Client {
         self.ping_outstanding = false;
         self.read_buf.clear();
         self.inbound_aliases.clear();
+        self.outbound_aliases.clear();
         self.events.push_back(Event::Disconnected(why));
     }
 
@@ -866,6 +907,7 @@ impl Client {
                 .and_then(|m| usize::try_from(m).ok())
                 .unwrap_or(MAX_PACKET_SIZE),
         };
+        self.outbound_alias_max = p.topic_alias_maximum().unwrap_or(0);
         if let Some(ka) = p.server_keep_alive() {
             self.keep_alive = Duration::from_secs(u64::from(ka));
         }
