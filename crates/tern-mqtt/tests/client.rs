@@ -816,3 +816,55 @@ fn outgoing_topic_aliases_are_assigned_up_to_the_servers_maximum_and_reset_per_c
         ("b/2", Some(1))
     );
 }
+
+#[test]
+fn enhanced_authentication_challenges_surface_as_events_and_are_answered() {
+    use tern_mqtt::Auth;
+    let method = |data: &'static [u8]| {
+        Properties::from_properties([
+            Property::AuthenticationMethod(MqttString::new("SCRAM-SHA-1").unwrap()),
+            Property::AuthenticationData(Bytes::from_static(data)),
+        ])
+        .unwrap()
+    };
+    let mut cfg = config(V5);
+    cfg.connect_properties = method(b"client-first");
+    let mut client = Client::new(cfg);
+    let mut broker = Broker::new(V5);
+    client.connect(Instant::ZERO);
+    broker.receive(&mut client);
+    let challenge = Auth {
+        reason_code: ReasonCode::ContinueAuthentication,
+        properties: method(b"server-first"),
+    };
+    broker.send(&mut client, Instant::ZERO, Packet::Auth(challenge.clone()));
+    assert_eq!(events(&mut client), [Event::Auth(challenge)]);
+    let answer = Auth {
+        reason_code: ReasonCode::ContinueAuthentication,
+        properties: method(b"client-final"),
+    };
+    client.auth(Instant::ZERO, answer.clone()).unwrap();
+    assert_eq!(broker.receive(&mut client), [Packet::Auth(answer)]);
+    broker.send(
+        &mut client,
+        Instant::ZERO,
+        Packet::ConnAck(ConnAck::new(false)),
+    );
+    assert!(client.is_connected());
+
+    // An AUTH from a server when no method was agreed is a Protocol Error.
+    let mut plain = Client::new(config(V5));
+    let mut broker = connected(&mut plain, V5, ConnAck::new(false));
+    events(&mut plain);
+    broker.send(&mut plain, Instant::ZERO, Packet::Auth(Auth::default()));
+    assert_eq!(
+        broker.receive(&mut plain),
+        [Packet::Disconnect(Disconnect::with_reason(
+            ReasonCode::ProtocolError
+        ))]
+    );
+    assert_eq!(
+        plain.auth(Instant::ZERO, Auth::default()),
+        Err(ClientError::AuthNotAvailable)
+    );
+}

@@ -134,8 +134,10 @@ impl World {
                 }
                 Event::Message(p) => self.delivered.push(p.payload),
                 Event::Disconnected(_) => self.broker.connected = false,
-                Event::Connected { .. } | Event::Subscribed { .. } | Event::Unsubscribed { .. } => {
-                }
+                Event::Connected { .. }
+                | Event::Subscribed { .. }
+                | Event::Unsubscribed { .. }
+                | Event::Auth(_) => {}
             }
         }
         self.broker.absorb(&mut self.client);

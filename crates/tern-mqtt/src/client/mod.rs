@@ -208,6 +208,10 @@ pub enum Event {
     },
     /// The connection ended; the session is kept for the next [`Client::connect`].
     Disconnected(ConnectionLost),
+    /// An AUTH packet of enhanced authentication (5.0): a challenge to answer with
+    /// [`Client::auth`] (Continue authentication), or the server's Success after a
+    /// re-authentication. Authentication Method and Data are in its properties.
+    Auth(crate::packet::Auth),
 }
 
 /// A command the client cannot carry out (the caller's mistake or a local limit).
@@ -228,6 +232,9 @@ pub enum ClientError {
     NoTopicFilters,
     /// [`Client::ack`] of a packet identifier with no delivered, unacknowledged message.
     UnknownAck,
+    /// [`Client::auth`] without a connection, before MQTT 5.0, or without an Authentication
+    /// Method in the CONNECT properties.
+    AuthNotAvailable,
     /// A Topic Alias set by the caller: aliases are tied to one connection, so a publication
     /// that may be resent on another one cannot carry one.
     TopicAliasNotAllowed,
@@ -248,6 +255,9 @@ impl fmt::Display for ClientError {
                 f.write_str("all 65,535 packet identifiers are in use")
             }
             ClientError::NoTopicFilters => f.write_str("at least one topic filter is needed"),
+            ClientError::AuthNotAvailable => f.write_str(
+                "enhanced authentication needs MQTT 5.0, a connection and an Authentication Method",
+            ),
             ClientError::UnknownAck => {
                 f.write_str("no delivered message awaits an acknowledgement with that packet id")
             }
@@ -544,6 +554,22 @@ impl Client {
         Ok(())
     }
 
+    /// Sends an AUTH packet of enhanced authentication (5.0 §4.12): the answer to an
+    /// [`Event::Auth`] challenge (Continue authentication), or a re-authentication
+    /// (Re-authenticate) once connected. It must carry the CONNECT's Authentication Method.
+    pub fn auth(&mut self, now: Instant, auth: crate::packet::Auth) -> Result<(), ClientError> {
+        let method = self.config.connect_properties.authentication_method();
+        if self.state == State::Disconnected
+            || !self.config.protocol.is_v5()
+            || method.is_none()
+            || auth.properties.authentication_method() != method
+        {
+            return Err(ClientError::AuthNotAvailable);
+        }
+        self.send(now, &Packet::Auth(auth));
+        Ok(())
+    }
+
     // ----- inputs --------------------------------------------------------------------------
 
     /// Bytes read from the transport.
@@ -832,13 +858,19 @@ impl Client {
     fn handle_packet(&mut self, now: Instant, packet: Packet) {
         match (self.state, packet) {
             (State::Connecting { .. }, Packet::ConnAck(connack)) => self.on_connack(now, connack),
-            (State::Connecting { .. }, Packet::Auth(_)) => {
-                // Enhanced authentication is not supported yet: refuse rather than hang.
-                self.fail(
-                    now,
-                    ReasonCode::BadAuthenticationMethod,
-                    ConnectionLost::ProtocolViolation(ReasonCode::BadAuthenticationMethod),
-                );
+            (State::Connecting { .. } | State::Connected, Packet::Auth(auth)) => {
+                // Enhanced authentication (5.0 §4.12): only after we named a method, and the
+                // method must stay the same [MQTT-4.12.0-5].
+                let ours = self.config.connect_properties.authentication_method();
+                if ours.is_some() && auth.properties.authentication_method() == ours {
+                    self.events.push_back(Event::Auth(auth));
+                } else {
+                    self.fail(
+                        now,
+                        ReasonCode::ProtocolError,
+                        ConnectionLost::ProtocolViolation(ReasonCode::ProtocolError),
+                    );
+                }
             }
             (State::Connected, Packet::Publish(p)) => self.on_publish(now, p),
             (State::Connected, Packet::PubAck(ack)) => self.complete(
