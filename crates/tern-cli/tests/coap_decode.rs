@@ -305,26 +305,8 @@ fn help_shows_real_examples() {
 /// purpose, loudly, as the codec's own vector tests do.
 #[test]
 fn every_shared_vector_agrees_with_tshark() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/coap.jsonl"
-    );
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) if std::env::var("TERN_SKIP_VECTORS").as_deref() == Ok("1") => {
-            use std::io::Write;
-            // Straight to the process's stderr, past libtest's capture: a skip must be seen.
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n*** SKIPPED the CoAP CLI vector test: {path}: {e} (TERN_SKIP_VECTORS=1) ***\n"
-            );
-            return;
-        }
-        Err(e) => panic!(
-            "cannot read the CoAP vectors at {path}: {e}\n\
-             They live in `shared/vectors/` beside the repository (CI copies `shared/` there). \
-             Set TERN_SKIP_VECTORS=1 to skip this test on purpose."
-        ),
+    let Some(text) = tern_testkit::load_vectors("coap.jsonl", "the CoAP CLI vector test") else {
+        return;
     };
     let vectors: Vec<Value> = text
         .lines()

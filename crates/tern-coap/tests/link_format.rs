@@ -2,7 +2,6 @@
 //! aiocoap and libcoap (`shared/vectors/coap.jsonl`), the error cases, the §4.1 query filter,
 //! and properties (serialize → parse is the identity; parsing never panics).
 
-use std::io::Write as _;
 
 use proptest::prelude::*;
 use tern_coap::link_format::{
@@ -459,12 +458,6 @@ fn rfc6690_2_serialize_rejects_what_cannot_be_written() {
 // Real peers: /.well-known/core answers captured from aiocoap and libcoap
 // ---------------------------------------------------------------------------------------------
 
-/// CI clones the repository into some folder and puts a copy of `shared/` beside it.
-const VECTORS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/vectors/coap.jsonl"
-);
-
 /// The string value of the first `"key":"…"` in `json` after byte `from` (the vectors' values
 /// that we read are hex or ids: no escapes).
 fn json_str<'a>(json: &'a str, key: &str, from: usize) -> Option<(&'a str, usize)> {
@@ -478,13 +471,6 @@ fn json_str<'a>(json: &'a str, key: &str, from: usize) -> Option<(&'a str, usize
 fn content_format_hex(line: &str) -> Option<&str> {
     let at = line.find("{\"number\":12,")?;
     json_str(line, "value_hex", at).map(|(v, _)| v)
-}
-
-fn unhex(hex: &str) -> Vec<u8> {
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-        .collect()
 }
 
 const AIOCOAP_TARGETS: &[&str] = &[
@@ -502,20 +488,8 @@ const AIOCOAP_TARGETS: &[&str] = &[
 
 #[test]
 fn rfc6690_real_peers_well_known_core() {
-    let text = match std::fs::read_to_string(VECTORS) {
-        Ok(text) => text,
-        Err(e) if std::env::var("TERN_SKIP_VECTORS").as_deref() == Ok("1") => {
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n*** SKIPPED the link-format vector test: {VECTORS}: {e} (TERN_SKIP_VECTORS=1) ***\n"
-            );
-            return;
-        }
-        Err(e) => panic!(
-            "cannot read the CoAP vectors at {VECTORS}: {e}\n\
-             They live in `shared/vectors/` beside the repository (CI copies `shared/` there). \
-             Set TERN_SKIP_VECTORS=1 to skip this test on purpose."
-        ),
+    let Some(text) = tern_testkit::load_vectors("coap.jsonl", "the link-format vector test") else {
+        return;
     };
     let mut seen = Vec::new();
     for line in text.lines() {
@@ -526,7 +500,8 @@ fn rfc6690_real_peers_well_known_core() {
         let (id, _) = json_str(line, "id", 0).expect("id");
         let (payload, _) = json_str(line, "coap.payload", 0)
             .unwrap_or_else(|| panic!("{id}: link-format record without coap.payload"));
-        let doc = String::from_utf8(unhex(payload)).expect("UTF-8 payload");
+        let doc = String::from_utf8(tern_testkit::unhex(payload).expect("hex payload"))
+            .expect("UTF-8 payload");
         let parsed = links(&doc);
         let got: Vec<&str> = parsed.iter().map(Link::target).collect();
         let expected: Vec<&str> = if id.contains("aiocoap-srv") {

@@ -7,18 +7,12 @@
 //! failure, so a new kind of record cannot pass by being ignored.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::Write as _;
 
 use bytes::{Bytes, BytesMut};
 use serde_json::{Map, Value};
 use tern_coap::option::CoapOption;
 use tern_coap::{Code, Message, MessageType, OptionNumber, Options, Token};
-
-/// CI clones the repository into some folder and puts a copy of `shared/` beside it.
-const VECTORS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/vectors/coap.jsonl"
-);
+use tern_testkit::{hex, unhex};
 
 /// The README's count table: (message type and code, count).
 const EXPECTED_KINDS: &[(&str, usize)] = &[
@@ -64,22 +58,7 @@ const UINT_OPTIONS: &[u16] = &[6, 7, 12, 14, 16, 17, 23, 27, 28, 60];
 
 /// The vectors file, or `None` when it is missing and the skip was asked for explicitly.
 fn load() -> Option<String> {
-    match std::fs::read_to_string(VECTORS) {
-        Ok(text) => Some(text),
-        Err(e) if std::env::var("TERN_SKIP_VECTORS").as_deref() == Ok("1") => {
-            // Straight to the process's stderr, past libtest's capture: a skip must be seen.
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n*** SKIPPED the CoAP vector test: {VECTORS}: {e} (TERN_SKIP_VECTORS=1) ***\n"
-            );
-            None
-        }
-        Err(e) => panic!(
-            "cannot read the CoAP vectors at {VECTORS}: {e}\n\
-             They live in `shared/vectors/` beside the repository (CI copies `shared/` there). \
-             Set TERN_SKIP_VECTORS=1 to skip this test on purpose."
-        ),
-    }
+    tern_testkit::load_vectors("coap.jsonl", "the CoAP vector test")
 }
 
 #[test]
@@ -95,7 +74,7 @@ fn every_vector_matches_tshark_and_reencodes_identically() {
             continue;
         }
         let rec: Value = serde_json::from_str(line)
-            .unwrap_or_else(|e| panic!("{VECTORS}:{}: not JSON: {e}", n + 1));
+            .unwrap_or_else(|e| panic!("coap.jsonl:{}: not JSON: {e}", n + 1));
         let id = rec["id"].as_str().unwrap_or("<no id>").to_owned();
         assert!(ids.insert(id.clone()), "duplicate vector id {id}");
         let mut c = Check::new(rec.as_object());
@@ -615,20 +594,6 @@ impl<'a> Check<'a> {
         self.errors
             .extend(nested.finish().into_iter().map(|e| format!("{at}.{e}")));
     }
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 #[test]

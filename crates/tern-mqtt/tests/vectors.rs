@@ -7,7 +7,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::io::Write as _;
 
 use bytes::{Bytes, BytesMut};
 use serde_json::{Map, Value};
@@ -15,12 +14,7 @@ use tern_mqtt::packet::MAX_PACKET_SIZE;
 use tern_mqtt::{
     Codec, Connect, Decoded, Packet, PacketType, Properties, Property, ProtocolVersion, ReasonCode,
 };
-
-/// CI clones the repository into some folder and puts a copy of `shared/` beside it.
-const VECTORS: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/vectors/mqtt.jsonl"
-);
+use tern_testkit::{hex, unhex};
 
 /// Vectors whose re-encoding is allowed to differ from the captured bytes, each with the precise
 /// reason. Empty: every producer wrote the shortest form of each packet, which is the form the
@@ -63,22 +57,7 @@ const EXPECTED_TOTAL: usize = 342;
 
 /// The vectors file, or `None` when it is missing and the skip was asked for explicitly.
 fn load() -> Option<String> {
-    match std::fs::read_to_string(VECTORS) {
-        Ok(text) => Some(text),
-        Err(e) if std::env::var("TERN_SKIP_VECTORS").as_deref() == Ok("1") => {
-            // Straight to the process's stderr, past libtest's capture: a skip must be seen.
-            let _ = writeln!(
-                std::io::stderr(),
-                "\n*** SKIPPED the MQTT vector test: {VECTORS}: {e} (TERN_SKIP_VECTORS=1) ***\n"
-            );
-            None
-        }
-        Err(e) => panic!(
-            "cannot read the MQTT vectors at {VECTORS}: {e}\n\
-             They live in `shared/vectors/` beside the repository (CI copies `shared/` there). \
-             Set TERN_SKIP_VECTORS=1 to skip this test on purpose."
-        ),
-    }
+    tern_testkit::load_vectors("mqtt.jsonl", "the MQTT vector test")
 }
 
 #[test]
@@ -93,7 +72,7 @@ fn every_vector_matches_tshark_and_reencodes_identically() {
             continue;
         }
         let rec: Value = serde_json::from_str(line)
-            .unwrap_or_else(|e| panic!("{VECTORS}:{}: not JSON: {e}", n + 1));
+            .unwrap_or_else(|e| panic!("mqtt.jsonl:{}: not JSON: {e}", n + 1));
         let id = rec["id"].as_str().unwrap_or("<no id>").to_owned();
         assert!(ids.insert(id.clone()), "duplicate vector id {id}");
         if rec["proto"] != "mqtt" {
@@ -904,24 +883,6 @@ fn printable_text(bytes: &[u8]) -> Option<&str> {
 
 fn parse_flag(s: &str) -> Option<u8> {
     u8::from_str_radix(s.strip_prefix("0x")?, 16).ok()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
-fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
-        return None;
-    }
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[test]
