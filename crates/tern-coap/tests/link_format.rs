@@ -2,7 +2,6 @@
 //! aiocoap and libcoap (`shared/vectors/coap.jsonl`), the error cases, the §4.1 query filter,
 //! and properties (serialize → parse is the identity; parsing never panics).
 
-
 use proptest::prelude::*;
 use tern_coap::link_format::{
     AttrValue, Expected, Filter, Link, LinkBuf, LinkFormatError, WriteError, filter_links, parse,
