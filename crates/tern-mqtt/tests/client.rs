@@ -9,7 +9,7 @@ use tern_mqtt::packet::MAX_PACKET_SIZE;
 use tern_mqtt::{
     Codec, ConnAck, Decoded, Disconnect, MqttString, Packet, PacketId, Properties, Property,
     ProtocolVersion, PubAck, PubComp, PubRec, PubRel, Publish, QoS, ReasonCode, SubAck,
-    TopicFilter, TopicName,
+    TopicFilter, TopicName, UnsubAck,
 };
 
 const V5: ProtocolVersion = ProtocolVersion::V5;
@@ -867,4 +867,105 @@ fn enhanced_authentication_challenges_surface_as_events_and_are_answered() {
         plain.auth(Instant::ZERO, Auth::default()),
         Err(ClientError::AuthNotAvailable)
     );
+}
+
+/// Grants `codes` to the SUBSCRIBE the broker just received and returns its filters.
+fn grant(broker: &mut Broker, client: &mut Client, codes: Vec<ReasonCode>) -> Vec<String> {
+    let Packet::Subscribe(s) = broker.receive(client).remove(0) else {
+        panic!("expected SUBSCRIBE")
+    };
+    broker.send(
+        client,
+        Instant::ZERO,
+        Packet::SubAck(SubAck {
+            packet_id: s.packet_id,
+            properties: Properties::new(),
+            reason_codes: codes,
+        }),
+    );
+    s.subscriptions
+        .iter()
+        .map(|s| s.filter.as_str().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_reconnection_without_the_session_subscribes_again_to_what_was_granted() {
+    let mut client = Client::new(config(V5));
+    let mut broker = connected(&mut client, V5, ConnAck::new(false));
+    let filters = [
+        "sensors/temperature",
+        "sensors/humidity",
+        "forbidden/#",
+        "gone/+",
+    ];
+    let subs = filters
+        .iter()
+        .map(|f| (TopicFilter::new(f).unwrap(), QoS::AtLeastOnce))
+        .collect();
+    client.subscribe(Instant::ZERO, subs).unwrap();
+    let codes = vec![
+        ReasonCode::GrantedQoS1,
+        ReasonCode::Success,
+        ReasonCode::NotAuthorized,
+        ReasonCode::GrantedQoS1,
+    ];
+    grant(&mut broker, &mut client, codes);
+    client
+        .unsubscribe(Instant::ZERO, vec![TopicFilter::new("gone/+").unwrap()])
+        .unwrap();
+    let Packet::Unsubscribe(u) = broker.receive(&mut client).remove(0) else {
+        panic!("expected UNSUBSCRIBE")
+    };
+    let unsuback = UnsubAck {
+        packet_id: u.packet_id,
+        properties: Properties::new(),
+        reason_codes: vec![ReasonCode::Success],
+    };
+    broker.send(&mut client, Instant::ZERO, Packet::UnsubAck(unsuback));
+    events(&mut client);
+
+    // Session present: the server still has the subscriptions, nothing is resent.
+    client.handle_closed(Instant::ZERO);
+    let mut broker = resumed(&mut client);
+    assert_eq!(broker.receive(&mut client), []);
+
+    // Session lost: the granted filters (not the refused or unsubscribed ones) come back.
+    client.handle_closed(Instant::ZERO);
+    let mut broker = connected(&mut client, V5, ConnAck::new(false));
+    let again = grant(
+        &mut broker,
+        &mut client,
+        vec![ReasonCode::GrantedQoS1, ReasonCode::NotAuthorized],
+    );
+    assert_eq!(again, ["sensors/humidity", "sensors/temperature"]);
+    let ev = events(&mut client);
+    assert!(
+        ev.contains(&Event::Resubscribed {
+            filters: vec![
+                TopicFilter::new("sensors/humidity").unwrap(),
+                TopicFilter::new("sensors/temperature").unwrap()
+            ],
+            reason_codes: vec![ReasonCode::GrantedQoS1, ReasonCode::NotAuthorized],
+        }),
+        "{ev:?}"
+    );
+
+    // A filter refused on resubscription is forgotten.
+    client.handle_closed(Instant::ZERO);
+    let mut broker = connected(&mut client, V5, ConnAck::new(false));
+    let again = grant(&mut broker, &mut client, vec![ReasonCode::Success]);
+    assert_eq!(again, ["sensors/humidity"]);
+
+    // Off when configured off.
+    let mut c = config(V5);
+    c.resubscribe = false;
+    let mut client = Client::new(c);
+    let mut broker = connected(&mut client, V5, ConnAck::new(false));
+    let one = vec![(TopicFilter::new("a").unwrap(), QoS::AtMostOnce)];
+    client.subscribe(Instant::ZERO, one).unwrap();
+    grant(&mut broker, &mut client, vec![ReasonCode::Success]);
+    client.handle_closed(Instant::ZERO);
+    let mut broker = connected(&mut client, V5, ConnAck::new(false));
+    assert_eq!(broker.receive(&mut client), []);
 }

@@ -137,7 +137,8 @@ impl World {
                 Event::Connected { .. }
                 | Event::Subscribed { .. }
                 | Event::Unsubscribed { .. }
-                | Event::Auth(_) => {}
+                | Event::Auth(_)
+                | Event::Resubscribed { .. } => {}
             }
         }
         self.broker.absorb(&mut self.client);

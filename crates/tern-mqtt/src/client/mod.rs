@@ -51,6 +51,7 @@
 //! the session is discarded as [MQTT-3.2.2-4]/[MQTT-3.2.2-5] require and the application is
 //! told which publications were dropped.
 
+mod backoff;
 pub mod snapshot;
 mod time;
 
@@ -61,6 +62,7 @@ use core::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 
+pub use backoff::Backoff;
 pub use snapshot::SnapshotError;
 pub use time::Instant;
 
@@ -110,11 +112,16 @@ pub struct ClientConfig {
     /// [`Client::ack`] (default: the client acknowledges on delivery). Acknowledgements still
     /// go out in the order the messages arrived [MQTT-4.6.0-2], [MQTT-4.6.0-3].
     pub manual_acks: bool,
+    /// Whether to subscribe again, on its own, to every filter the server granted when a
+    /// reconnection finds that the server lost the session (default: on). The answers arrive
+    /// as [`Event::Resubscribed`].
+    pub resubscribe: bool,
 }
 
 impl ClientConfig {
     /// Defaults: clean start, keep alive 60 s (timeout 1.5×), connect timeout 10 s, 100 in
-    /// flight, 1,000 queued, incoming packets up to 1 MiB.
+    /// flight, 1,000 queued, incoming packets up to 1 MiB, automatic acknowledgements,
+    /// resubscription when the server lost the session.
     pub fn new(protocol: ProtocolVersion, client_id: MqttString) -> Self {
         ClientConfig {
             protocol,
@@ -131,6 +138,7 @@ impl ClientConfig {
             max_queued: 1_000,
             max_incoming_packet_size: crate::packet::DEFAULT_MAX_INCOMING,
             manual_acks: false,
+            resubscribe: true,
         }
     }
 }
@@ -204,6 +212,15 @@ pub enum Event {
         /// The id `unsubscribe` returned.
         id: RequestId,
         /// One code per filter (5.0; empty in 3.1.1).
+        reason_codes: Vec<ReasonCode>,
+    },
+    /// SUBACK answered the SUBSCRIBE the client sent on its own, after a reconnection found
+    /// that the server had lost the session ([`ClientConfig::resubscribe`]). A filter the
+    /// server now refuses is forgotten.
+    Resubscribed {
+        /// The filters subscribed again.
+        filters: Vec<TopicFilter>,
+        /// One code per filter: the granted QoS or an error.
         reason_codes: Vec<ReasonCode>,
     },
     /// The connection ended; the session is kept for the next [`Client::connect`].
@@ -350,12 +367,17 @@ pub struct Client {
     /// Manual acknowledgements in arrival order: packet id, QoS, whether the application
     /// has acknowledged it. Sent from the front as soon as they are acknowledged.
     pending_acks: VecDeque<(u16, QoS, bool)>,
+    /// What the server granted, with the SUBSCRIBE properties it came with: resent when a
+    /// reconnection finds the session gone ([`ClientConfig::resubscribe`]).
+    subscriptions: BTreeMap<TopicFilter, (Subscription, Properties)>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum PendingKind {
     Subscribe,
     Unsubscribe,
+    /// A SUBSCRIBE the client sent itself after the server lost the session.
+    Resubscribe,
 }
 
 impl Client {
@@ -386,6 +408,7 @@ impl Client {
             pending: BTreeMap::new(),
             incoming_qos2: BTreeSet::new(),
             pending_acks: VecDeque::new(),
+            subscriptions: BTreeMap::new(),
             config,
         }
     }
@@ -953,6 +976,9 @@ impl Client {
             self.resend_session(now);
         } else {
             self.discard_session();
+            if self.had_session && self.config.resubscribe {
+                self.resubscribe();
+            }
         }
         self.had_session = true;
         self.events.push_back(Event::Connected {
@@ -1144,17 +1170,81 @@ impl Client {
         self.drain_queue(now);
     }
 
-    fn answer(&mut self, packet_id: PacketId, kind: PendingKind, reason_codes: Vec<ReasonCode>) {
-        match self.pending.get(&packet_id.get()) {
-            Some((id, k, _)) if *k == kind => {
-                let id = *id;
-                self.pending.remove(&packet_id.get());
-                self.events.push_back(match kind {
-                    PendingKind::Subscribe => Event::Subscribed { id, reason_codes },
-                    PendingKind::Unsubscribe => Event::Unsubscribed { id, reason_codes },
-                });
+    /// The server lost the session: ask again for what it had granted, one SUBSCRIBE per
+    /// distinct set of SUBSCRIBE properties (a Subscription Identifier names its filters).
+    fn resubscribe(&mut self) {
+        let mut groups: Vec<(Properties, Vec<Subscription>)> = Vec::new();
+        for (subscription, properties) in self.subscriptions.values() {
+            match groups.iter_mut().find(|(p, _)| p == properties) {
+                Some((_, subs)) => subs.push(subscription.clone()),
+                None => groups.push((properties.clone(), alloc::vec![subscription.clone()])),
+            }
+        }
+        for (properties, subscriptions) in groups {
+            let Ok(packet_id) = self.allocate_packet_id() else {
+                return;
+            };
+            let packet = Packet::Subscribe(Subscribe {
+                packet_id,
+                properties,
+                subscriptions,
+            });
+            // Sent with the other pending requests right after this, in `on_connack`.
+            self.next_id += 1;
+            let id = RequestId(self.next_id);
+            self.pending
+                .insert(packet_id.get(), (id, PendingKind::Resubscribe, packet));
+        }
+    }
+
+    /// Remembers what SUBACK granted and forgets what UNSUBSCRIBE removed, for
+    /// [`ClientConfig::resubscribe`].
+    fn track_subscriptions(&mut self, request: &Packet, reason_codes: &[ReasonCode]) {
+        match request {
+            Packet::Subscribe(s) => {
+                for (sub, code) in s.subscriptions.iter().zip(reason_codes) {
+                    if code.is_error() {
+                        self.subscriptions.remove(&sub.filter);
+                    } else {
+                        self.subscriptions
+                            .insert(sub.filter.clone(), (sub.clone(), s.properties.clone()));
+                    }
+                }
+            }
+            Packet::Unsubscribe(u) => {
+                for filter in &u.filters {
+                    self.subscriptions.remove(filter);
+                }
             }
             _ => {}
         }
+    }
+
+    fn answer(&mut self, packet_id: PacketId, kind: PendingKind, reason_codes: Vec<ReasonCode>) {
+        let matches = |k: PendingKind| match kind {
+            PendingKind::Subscribe => {
+                matches!(k, PendingKind::Subscribe | PendingKind::Resubscribe)
+            }
+            _ => k == kind,
+        };
+        match self.pending.get(&packet_id.get()) {
+            Some((_, k, _)) if matches(*k) => {}
+            _ => return,
+        }
+        let Some((id, k, request)) = self.pending.remove(&packet_id.get()) else {
+            return;
+        };
+        self.track_subscriptions(&request, &reason_codes);
+        self.events.push_back(match k {
+            PendingKind::Subscribe => Event::Subscribed { id, reason_codes },
+            PendingKind::Unsubscribe => Event::Unsubscribed { id, reason_codes },
+            PendingKind::Resubscribe => Event::Resubscribed {
+                filters: match request {
+                    Packet::Subscribe(s) => s.subscriptions.into_iter().map(|s| s.filter).collect(),
+                    _ => Vec::new(),
+                },
+                reason_codes,
+            },
+        });
     }
 }
