@@ -1,0 +1,37 @@
+//! What tern's runtime adapters share.
+//!
+//! `tern-io` holds no protocol logic: the MQTT client state machine is
+//! [`tern_mqtt::client::Client`]. The adapters — `tern-tokio`, `tern-async-std` (also for smol)
+//! and `tern-blocking` — drive it over a socket; this crate gives them the parts that do not
+//! depend on a runtime:
+//!
+//! - [`MqttOptions`]: where to connect and how (client configuration, reconnection, TLS,
+//!   session file, buffer sizes);
+//! - [`Error`]: what a connection, a publish or a subscription can fail with;
+//! - [`SessionFile`]: the client's session snapshot kept in a file, so that a restarted process
+//!   loses no QoS 1/2 message;
+//! - [`tls`] (feature `tls`): rustls client configurations from PEM files;
+//! - [`mqtt`] (feature `async`): the async client handle, the stream of incoming messages and
+//!   the driver, generic over a [`mqtt::Runtime`] that each async adapter implements in a
+//!   hundred lines.
+//!
+//! Applications use an adapter crate, which re-exports what they need from here.
+
+#![cfg_attr(docsrs, feature(doc_auto_cfg))]
+
+mod error;
+mod options;
+mod session;
+#[cfg(feature = "tls")]
+pub mod tls;
+
+pub use error::Error;
+pub use options::MqttOptions;
+pub use session::SessionFile;
+
+/// Re-exported so that adapter users need only one import for the common types.
+pub use tern_mqtt::client::{Backoff, ClientConfig, ConnectionLost};
+pub use tern_mqtt::{Properties, ProtocolVersion, Publish, QoS, ReasonCode, Will};
+
+/// An incoming application message: topic, payload, QoS, retain flag and (5.0) properties.
+pub type Message = tern_mqtt::Publish;
