@@ -20,6 +20,8 @@
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 mod error;
+#[cfg(feature = "async")]
+pub mod mqtt;
 mod options;
 mod session;
 #[cfg(feature = "tls")]
