@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use tern_mqtt::client::{Backoff, ClientConfig};
-use tern_mqtt::{MqttString, ProtocolVersion, Will};
+use tern_mqtt::{MqttString, Properties, Property, PropertyId, ProtocolVersion, Will};
 
 use crate::Error;
 
@@ -100,6 +100,23 @@ impl MqttOptions {
         Ok(self)
     }
 
+    /// How long the broker keeps the session after the connection ends (5.0 Session Expiry
+    /// Interval, in seconds; `u32::MAX`: forever). A 5.0 session outlives its connection only
+    /// with a non-zero interval, so a client that resumes its session after a reconnection
+    /// (or a restart, with [`session_file`](Self::session_file)) needs one. 3.1.1 keeps the
+    /// session whenever [`clean_start`](Self::clean_start) is `false` and ignores this.
+    pub fn session_expiry(mut self, seconds: u32) -> Result<Self, Error> {
+        let others = self
+            .config
+            .connect_properties
+            .iter()
+            .filter(|p| p.id() != PropertyId::SessionExpiryInterval);
+        self.config.connect_properties =
+            Properties::from_properties(others.chain([Property::SessionExpiryInterval(seconds)]))
+                .map_err(|e| Error::InvalidOption(format!("CONNECT properties: {e}")))?;
+        Ok(self)
+    }
+
     /// The will message the broker publishes if the connection ends without DISCONNECT.
     pub fn will(mut self, will: Will) -> Self {
         self.config.will = Some(will);
@@ -177,5 +194,14 @@ mod tests {
         assert!(!o.config.clean_start);
         assert!(o.reconnect.is_none());
         assert_eq!(o.message_buffer, 1);
+    }
+
+    #[test]
+    fn session_expiry_replaces_the_property_and_keeps_the_others() {
+        let o = MqttOptions::new("h", 1, "c").unwrap();
+        let o = o.session_expiry(60).unwrap().session_expiry(3600).unwrap();
+        let props = &o.config.connect_properties;
+        assert_eq!(props.session_expiry_interval(), Some(3600));
+        assert_eq!(props.iter().count(), 1);
     }
 }

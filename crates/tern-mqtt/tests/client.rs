@@ -160,6 +160,7 @@ fn qos1_publish_completes_on_puback() {
         panic!()
     };
     assert_eq!(client.inflight_len(), 1);
+    assert!(client.awaits_server(), "PUBACK is awaited");
     broker.send(
         &mut client,
         Instant::ZERO,
@@ -173,6 +174,7 @@ fn qos1_publish_completes_on_puback() {
         }]
     );
     assert_eq!(client.inflight_len(), 0);
+    assert!(!client.awaits_server());
 }
 
 #[test]
@@ -285,9 +287,12 @@ fn pingresp_keeps_the_connection_alive() {
     let mut now = Instant::ZERO;
     for _ in 0..5 {
         now = client.poll_timeout().unwrap();
+        assert!(!client.awaits_server());
         client.handle_timeout(now);
         assert_eq!(broker.receive(&mut client), [Packet::PingReq]);
+        assert!(client.awaits_server(), "PINGRESP is awaited");
         broker.send(&mut client, now, Packet::PingResp);
+        assert!(!client.awaits_server());
         assert!(
             client.poll_timeout().unwrap() > now,
             "the deadline moves on: no busy loop"

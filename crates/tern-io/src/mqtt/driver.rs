@@ -489,7 +489,10 @@ impl<R: Runtime> Driver<R> {
     fn read(&mut self, cx: &mut Context<'_>) -> Step {
         let mut step = Step::Idle;
         for _ in 0..READS_PER_POLL {
-            if !self.inbox.is_empty() {
+            // The application is behind: stop reading (TCP pushes back on the broker), unless
+            // the state machine waits for an answer (an acknowledgement of our own request,
+            // PINGRESP), which must not be stuck behind unread messages.
+            if !self.inbox.is_empty() && !self.machine.awaits_server() {
                 return step;
             }
             let Link::Open(io) = &mut self.link else {

@@ -430,6 +430,16 @@ impl Client {
         self.queued.len()
     }
 
+    /// Whether the client is waiting for a packet from the server: CONNACK, PINGRESP, or an
+    /// acknowledgement of a publication, subscription or unsubscription. A driver that stops
+    /// reading while its application is behind reads on while this holds, so that its own
+    /// requests and the keep alive are never stuck behind unread messages.
+    pub fn awaits_server(&self) -> bool {
+        matches!(self.state, State::Connecting { .. })
+            || (self.state == State::Connected
+                && (self.ping_outstanding || !self.inflight.is_empty() || !self.pending.is_empty()))
+    }
+
     /// The in-flight window: the local limit, lowered by the server's Receive Maximum.
     pub fn window(&self) -> usize {
         usize::from(self.config.max_inflight.min(self.server.receive_maximum)).max(1)
