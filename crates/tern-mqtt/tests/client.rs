@@ -974,3 +974,21 @@ fn a_reconnection_without_the_session_subscribes_again_to_what_was_granted() {
     let mut broker = connected(&mut client, V5, ConnAck::new(false));
     assert_eq!(broker.receive(&mut client), []);
 }
+
+#[test]
+fn a_3_1_1_connect_leaves_out_the_5_0_properties_of_a_shared_configuration() {
+    let mut c = config(V311);
+    c.connect_properties =
+        Properties::from_properties([Property::SessionExpiryInterval(60)]).unwrap();
+    let mut will = tern_mqtt::Will::new(TopicName::new("status").unwrap(), &b"gone"[..]);
+    will.properties = Properties::from_properties([Property::WillDelayInterval(5)]).unwrap();
+    c.will = Some(will);
+    let mut client = Client::new(c);
+    client.connect(Instant::ZERO);
+    let sent = Broker::new(V311).receive(&mut client);
+    let [Packet::Connect(connect)] = sent.as_slice() else {
+        panic!("CONNECT must be sent: {sent:?}")
+    };
+    assert!(connect.properties.is_empty());
+    assert!(connect.will.as_ref().unwrap().properties.is_empty());
+}

@@ -459,15 +459,22 @@ impl Client {
         self.codec = Codec::new(self.config.protocol)
             .with_max_incoming(self.config.max_incoming_packet_size);
         let c = &self.config;
+        // 3.1.1 has no properties: a configuration shared between levels sends them in 5.0
+        // only, rather than failing to encode CONNECT.
+        let v5 = c.protocol == ProtocolVersion::V5;
+        let keep_v5 = |p: &Properties| if v5 { p.clone() } else { Properties::new() };
         let connect = Connect {
             protocol: c.protocol,
             clean_start: c.clean_start && !self.had_session,
             keep_alive: c.keep_alive,
             client_id: c.client_id.clone(),
-            will: c.will.clone(),
+            will: c.will.clone().map(|mut w| {
+                w.properties = keep_v5(&w.properties);
+                w
+            }),
             username: c.username.clone(),
             password: c.password.clone(),
-            properties: c.connect_properties.clone(),
+            properties: keep_v5(&c.connect_properties),
         };
         self.keep_alive = Duration::from_secs(u64::from(c.keep_alive));
         self.state = State::Connecting {
