@@ -17,6 +17,12 @@ Commands:
                               Without TARGETs, fuzzes every target that `cargo fuzz list` names.
                               Fails if any target crashes. Needs the nightly toolchain.
   bench [ARGS...]             Run the tern-bench binary in release mode with ARGS.
+  interop mqtt [FILTER...]    Interoperability suite: builds the tern CLI and the examples, starts
+                              a mosquitto broker of its own on 127.0.0.1 (plain, TLS and
+                              client-certificate listeners; installs mosquitto with apt-get when
+                              missing) and runs every scenario against it, 3.1.1 and 5.0, with
+                              mosquitto_pub/mosquitto_sub on the other side. FILTERs run only the
+                              scenarios whose name contains one of them. Fails if any scenario fails.
   help                        Show this text.
 ";
 
@@ -29,6 +35,8 @@ pub(crate) enum Command {
     Fuzz(FuzzArgs),
     /// `cargo xtask bench ARGS...`: the arguments go to the bench binary untouched.
     Bench(Vec<String>),
+    /// `cargo xtask interop SUITE [FILTER...]`
+    Interop(InteropArgs),
     /// `cargo xtask help`, `-h`, `--help`
     Help,
 }
@@ -40,6 +48,21 @@ pub(crate) struct FuzzArgs {
     pub(crate) seconds: u64,
     /// Targets to run; empty means "all that `cargo fuzz list` reports".
     pub(crate) targets: Vec<String>,
+}
+
+/// Options of `cargo xtask interop`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct InteropArgs {
+    pub(crate) suite: InteropSuite,
+    /// Substrings of scenario names; empty means every scenario.
+    pub(crate) filters: Vec<String>,
+}
+
+/// The interop suites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum InteropSuite {
+    /// tern's MQTT client against mosquitto.
+    Mqtt,
 }
 
 /// Parses the arguments after `cargo xtask` (without the program name).
@@ -56,6 +79,7 @@ pub(crate) fn parse(args: &[String]) -> Result<Command, String> {
         },
         "fuzz" => parse_fuzz(rest).map(Command::Fuzz),
         "bench" => Ok(Command::Bench(rest.to_vec())),
+        "interop" => parse_interop(rest).map(Command::Interop),
         "help" | "-h" | "--help" => Ok(Command::Help),
         other => Err(format!("unknown command `{other}`")),
     }
@@ -81,6 +105,23 @@ fn parse_fuzz(args: &[String]) -> Result<FuzzArgs, String> {
         }
     }
     Ok(FuzzArgs { seconds, targets })
+}
+
+fn parse_interop(args: &[String]) -> Result<InteropArgs, String> {
+    let Some((suite, filters)) = args.split_first() else {
+        return Err("`interop` needs a suite: `cargo xtask interop mqtt`".to_owned());
+    };
+    let suite = match suite.as_str() {
+        "mqtt" => InteropSuite::Mqtt,
+        other => return Err(format!("unknown interop suite `{other}` (there is: mqtt)")),
+    };
+    if let Some(option) = filters.iter().find(|f| f.starts_with('-')) {
+        return Err(format!("unknown option `{option}` for `interop`"));
+    }
+    Ok(InteropArgs {
+        suite,
+        filters: filters.to_vec(),
+    })
 }
 
 fn parse_seconds(value: &str) -> Result<u64, String> {
@@ -172,6 +213,27 @@ mod tests {
             parse(&args(&["fuzz", "--second", "5"])),
             Err("unknown option `--second` for `fuzz`".to_owned())
         );
+    }
+
+    #[test]
+    fn interop_suite_and_filters() {
+        assert_eq!(
+            parse(&args(&["interop", "mqtt"])),
+            Ok(Command::Interop(InteropArgs {
+                suite: InteropSuite::Mqtt,
+                filters: vec![],
+            }))
+        );
+        assert_eq!(
+            parse(&args(&["interop", "mqtt", "TLS", "will"])),
+            Ok(Command::Interop(InteropArgs {
+                suite: InteropSuite::Mqtt,
+                filters: args(&["TLS", "will"]),
+            }))
+        );
+        assert!(parse(&args(&["interop"])).is_err());
+        assert!(parse(&args(&["interop", "coap"])).is_err());
+        assert!(parse(&args(&["interop", "mqtt", "--fast"])).is_err());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! - `cargo xtask ci`: fmt, clippy, tests, docs, `no_std` builds of the core crates, cargo-deny.
 //! - `cargo xtask fuzz [--seconds N] [TARGET...]`: time-boxed cargo-fuzz runs with a summary.
 //! - `cargo xtask bench [ARGS...]`: the tern-bench binary, in release mode.
+//! - `cargo xtask interop mqtt [FILTER...]`: the tern CLI and examples against a mosquitto broker.
 //!
 //! It has no dependencies on purpose: it is compiled at the start of every CI run.
 //!
@@ -13,6 +14,7 @@
 mod ci;
 mod cli;
 mod fuzz;
+mod interop;
 mod libfuzzer;
 mod run;
 
@@ -40,6 +42,7 @@ fn main() -> ExitCode {
         Command::Ci => ci::run(&root),
         Command::Fuzz(fuzz_args) => fuzz::run(&root, &fuzz_args),
         Command::Bench(bench_args) => bench(&root, &bench_args),
+        Command::Interop(interop_args) => interop::run(&root, &interop_args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
