@@ -17,6 +17,8 @@ Commands:
                               Without TARGETs, fuzzes every target that `cargo fuzz list` names.
                               Fails if any target crashes. Needs the nightly toolchain.
   bench [ARGS...]             Run the tern-bench binary in release mode with ARGS.
+  bench mqtt-client [ARGS...] Client publish throughput, tern-tokio vs rumqttc, against a
+                              mosquitto started for the run (see the mqtt-client binary).
   interop mqtt [FILTER...]    Interoperability suite: builds the tern CLI and the examples, starts
                               a mosquitto broker of its own on 127.0.0.1 (plain, TLS and
                               client-certificate listeners; installs mosquitto with apt-get when

@@ -68,6 +68,9 @@ fn bench(root: &Path, args: &[String]) -> Result<(), String> {
             "crates/tern-bench does not exist yet, so there is nothing to benchmark".to_owned(),
         );
     }
+    if args.first().map(String::as_str) == Some("mqtt-client") {
+        return bench_mqtt_client(root, &args[1..]);
+    }
     let cmd = Cmd::cargo([
         "run",
         "--release",
@@ -80,4 +83,39 @@ fn bench(root: &Path, args: &[String]) -> Result<(), String> {
     .args(args.iter().cloned())
     .dir(root);
     run::step("bench", &cmd).map(|_| ())
+}
+
+/// `cargo xtask bench mqtt-client [ARGS]`: client publish throughput against a mosquitto of
+/// our own (started here, on a free loopback port, and stopped afterwards). The client is
+/// built first, so that compiling does not overlap the broker's life.
+fn bench_mqtt_client(root: &Path, args: &[String]) -> Result<(), String> {
+    let build = Cmd::cargo([
+        "build",
+        "--release",
+        "-p",
+        "tern-bench",
+        "--bin",
+        "mqtt-client",
+    ])
+    .dir(root);
+    run::step("build the client benchmark", &build)?;
+    let dir = interop::target_dir(root).join("bench/mqtt-client");
+    let broker = interop::broker::Broker::start(&dir)?;
+    let port = broker.port().to_string();
+    let cmd = Cmd::cargo([
+        "run",
+        "--release",
+        "-p",
+        "tern-bench",
+        "--bin",
+        "mqtt-client",
+        "--",
+        "--port",
+        port.as_str(),
+    ])
+    .args(args.iter().cloned())
+    .dir(root);
+    let result = run::step("bench mqtt-client", &cmd).map(|_| ());
+    drop(broker);
+    result
 }

@@ -75,10 +75,6 @@ pub(crate) struct Broker {
 
 impl Broker {
     /// A broker with one plain listener and a connection-level log, in `dir`.
-    #[allow(
-        dead_code,
-        reason = "the API for `cargo xtask bench mqtt-client`; interop uses `start_with`"
-    )]
     pub(crate) fn start(dir: &Path) -> Result<Self, String> {
         Self::start_with(dir, Options::default())
     }

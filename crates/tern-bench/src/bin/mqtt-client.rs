@@ -11,15 +11,19 @@
 //! window `--inflight`) for the whole run. The `--messages` of a QoS level are split into
 //! `--rounds` rounds; a round publishes its share with tern and then with rumqttc (the order
 //! alternates between rounds) and times each until the last publication completed (QoS 1:
-//! its PUBACK; QoS 0: written). Reported: messages per second over all rounds for each, and
+//! its PUBACK; QoS 0: the PUBACK of a QoS 1 publication sent after the round's messages, which
+//! the broker answers only once it has taken every message before it, so that neither client
+//! leaves a backlog in the socket for the other's round). Reported: messages per second over all rounds for each, and
 //! the median of the per-round ratios tern/rumqttc, which the machine's slow stretches
-//! affect less than a ratio of totals.
+//! affect less than a ratio of totals, and the client's CPU time per message (both clients run
+//! on the one thread of a current-thread runtime, whose CPU time Linux reports): when a client
+//! spends far less CPU per message than the wall time per message, the broker is the limit.
 
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
 use futures_util::stream::FuturesUnordered;
-use rumqttc::{AsyncClient, Event, EventLoop, Incoming, MqttOptions, Outgoing};
+use rumqttc::{AsyncClient, Event, EventLoop, Incoming, MqttOptions};
 use tern_tokio::{ProtocolVersion, QoS};
 
 const USAGE: &str = "\
@@ -113,6 +117,14 @@ async fn tern_round(
             );
         }
     }
+    if qos == QoS::AtMostOnce {
+        // The fence: the broker handles a connection's packets in order, so its PUBACK means
+        // every QoS 0 publication before it reached the broker.
+        client
+            .publish(topic, payload.clone(), QoS::AtLeastOnce, false)
+            .await
+            .expect("tern fence failed");
+    }
     start.elapsed()
 }
 
@@ -135,18 +147,40 @@ async fn rumqttc_round(
                 .await
                 .expect("rumqttc publish failed");
         }
+        if qos == rumqttc::QoS::AtMostOnce {
+            // The fence, as for tern.
+            publisher
+                .publish_bytes(topic.as_str(), rumqttc::QoS::AtLeastOnce, false, payload)
+                .await
+                .expect("rumqttc fence failed");
+        }
     });
+    // QoS 1: every PUBACK; QoS 0: the fence's PUBACK.
+    let acks = if qos == rumqttc::QoS::AtLeastOnce {
+        n
+    } else {
+        1
+    };
     let mut done = 0;
-    while done < n {
-        match eventloop.poll().await.expect("rumqttc connection failed") {
-            Event::Incoming(Incoming::PubAck(_)) if qos == rumqttc::QoS::AtLeastOnce => done += 1,
-            Event::Outgoing(Outgoing::Publish(_)) if qos == rumqttc::QoS::AtMostOnce => done += 1,
-            _ => {}
+    while done < acks {
+        if let Event::Incoming(Incoming::PubAck(_)) =
+            eventloop.poll().await.expect("rumqttc connection failed")
+        {
+            done += 1;
         }
     }
     let elapsed = start.elapsed();
     task.await.expect("the publishing task failed");
     elapsed
+}
+
+/// CPU time this thread has used (Linux: /proc/thread-self/schedstat); zero elsewhere.
+fn thread_cpu() -> Duration {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .map(Duration::from_nanos)
+        .unwrap_or_default()
 }
 
 fn median(v: &mut [f64]) -> f64 {
@@ -199,8 +233,9 @@ async fn main() {
         "# MQTT client publish throughput: tern-tokio vs rumqttc 0.25.1\n\n\
          mosquitto on loopback, MQTT 3.1.1, {} B payload, in-flight {}, {} messages per QoS \
          level and client in {} interleaved rounds.\n\n\
-         | QoS | tern msg/s | rumqttc msg/s | tern/rumqttc (median of rounds) | min–max |\n\
-         |---|---:|---:|---:|---:|\n",
+         | QoS | tern msg/s | rumqttc msg/s | tern/rumqttc (median of rounds) | min–max | \
+         tern CPU/msg | rumqttc CPU/msg |\n\
+         |---|---:|---:|---:|---:|---:|---:|\n",
         o.payload, o.inflight, o.messages, o.rounds
     );
     for &level in &o.qos {
@@ -211,16 +246,28 @@ async fn main() {
         let topic = format!("bench/qos{level}");
         let (mut tern_total, mut rumqttc_total) = (Duration::ZERO, Duration::ZERO);
         let mut ratios = Vec::with_capacity(o.rounds);
+        // CPU time of the client thread (both clients and their drivers run on it).
+        let (mut tern_cpu, mut rumqttc_cpu) = (Duration::ZERO, Duration::ZERO);
         for round in 0..o.rounds {
             let n = per_round.min(o.messages - round * per_round);
             let inflight = usize::from(o.inflight);
             let (t, r) = if round % 2 == 0 {
+                let c0 = thread_cpu();
                 let t = tern_round(&tern, &topic, &payload, qos, n, inflight).await;
+                let c1 = thread_cpu();
                 let r = rumqttc_round(&rumqttc, &mut eventloop, &topic, &payload, rqos, n).await;
+                let c2 = thread_cpu();
+                tern_cpu += c1.saturating_sub(c0);
+                rumqttc_cpu += c2.saturating_sub(c1);
                 (t, r)
             } else {
+                let c0 = thread_cpu();
                 let r = rumqttc_round(&rumqttc, &mut eventloop, &topic, &payload, rqos, n).await;
+                let c1 = thread_cpu();
                 let t = tern_round(&tern, &topic, &payload, qos, n, inflight).await;
+                let c2 = thread_cpu();
+                rumqttc_cpu += c1.saturating_sub(c0);
+                tern_cpu += c2.saturating_sub(c1);
                 (t, r)
             };
             tern_total += t;
@@ -239,9 +286,11 @@ async fn main() {
             .fold((f64::MAX, f64::MIN), |(lo, hi), &r| (lo.min(r), hi.max(r)));
         let ratio = median(&mut ratios);
         report.push_str(&format!(
-            "| {level} | {:.0} | {:.0} | {ratio:.2}× | {lo:.2}–{hi:.2} |\n",
+            "| {level} | {:.0} | {:.0} | {ratio:.2}× | {lo:.2}–{hi:.2} | {:.2} µs | {:.2} µs |\n",
             o.messages as f64 / tern_total.as_secs_f64(),
             o.messages as f64 / rumqttc_total.as_secs_f64(),
+            tern_cpu.as_secs_f64() * 1e6 / o.messages as f64,
+            rumqttc_cpu.as_secs_f64() * 1e6 / o.messages as f64,
         ));
     }
     let _ = tern.disconnect().await;
