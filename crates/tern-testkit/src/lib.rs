@@ -4,8 +4,11 @@
 //!   with one policy for a missing file: the test fails, unless `TERN_SKIP_VECTORS=1` asks to
 //!   skip, and then the skip is printed where it cannot be missed.
 //! - [`hex`] and [`unhex`]: lowercase hex as the vectors and tshark write it.
+//! - [`broker::TestBroker`]: an in-process MQTT broker for the adapters' integration tests.
 
 use std::io::Write;
+
+pub mod broker;
 
 /// Where the shared vectors live: `shared/vectors/` next to the repository (CI copies
 /// `shared/` there).
