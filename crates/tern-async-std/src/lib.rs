@@ -28,6 +28,16 @@
 //! works on it as well. The behaviour (reconnection, backpressure, session files, logs) is
 //! the same as in tern-tokio and tern-blocking; see [`MqttOptions`].
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 use std::io;
 use std::pin::Pin;
 use std::task::{Context, Poll};

@@ -17,6 +17,15 @@
 //!
 //! Applications use an adapter crate, which re-exports what they need from here.
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
 mod error;

@@ -43,6 +43,16 @@
 //!
 //! `connect` must be called within a tokio runtime (it spawns the driver task).
 
+#![cfg_attr(
+    not(test),
+    deny(
+        clippy::unwrap_used,
+        clippy::expect_used,
+        clippy::indexing_slicing,
+        clippy::panic
+    )
+)]
+
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
