@@ -363,7 +363,6 @@ impl Driver {
         });
         match started {
             Ok(transport) => {
-                self.shared.set_connection(transport.id);
                 self.link = Link::Open(transport);
                 self.client.connect(self.now());
             }

@@ -73,7 +73,8 @@ pub(crate) struct Transport {
 
 impl Transport {
     /// Sets up the connection over a freshly opened `stream` (and starts the TLS handshake
-    /// when `options` ask for TLS), then starts its reader thread.
+    /// when `options` ask for TLS), makes it the current one in `shared`, then starts its
+    /// reader thread.
     pub(crate) fn start(
         id: u64,
         stream: TcpStream,
@@ -114,10 +115,12 @@ impl Transport {
             transport.handshake_deadline = Some(Instant::now() + options.connect_timeout);
             transport.flush_tls()?;
         }
-        let inputs_for_reader = inputs;
+        // Before the reader starts: it stops at once when its connection is not the current
+        // one.
+        shared.set_connection(id);
         thread::Builder::new()
             .name(format!("tern-read-{id}"))
-            .spawn(move || read_loop(id, reader, inputs_for_reader, shared))?;
+            .spawn(move || read_loop(id, reader, inputs, shared))?;
         Ok(transport)
     }
 
