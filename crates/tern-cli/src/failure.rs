@@ -1,5 +1,9 @@
 //! How a command fails: one `error:` line on stderr, optional `hint:` lines, and an exit
 //! status that tells scripts whose fault it was.
+//!
+//! The network commands (`tern mqtt pub|sub`) name the program in their error line
+//! (`tern: error: …`), as the interop harness and scripts mixing several tools expect; the
+//! `decode` commands keep their documented `error: …`.
 
 use std::fmt;
 use std::io;
@@ -9,6 +13,8 @@ use std::process::ExitCode;
 pub(crate) const STATUS_INPUT: u8 = 1;
 /// Exit status for usage errors; clap uses the same status for bad arguments.
 pub(crate) const STATUS_USAGE: u8 = 2;
+/// Exit status of `tern mqtt sub -W` when the time ran out.
+pub(crate) const STATUS_TIMEOUT: u8 = 3;
 
 /// A command's failure, reported by `main`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +22,8 @@ pub(crate) struct Failure {
     status: u8,
     message: String,
     hints: Vec<String>,
+    /// Whether the error line starts with `tern: `.
+    named: bool,
 }
 
 impl Failure {
@@ -25,6 +33,7 @@ impl Failure {
             status: STATUS_INPUT,
             message: message.to_string(),
             hints: Vec::new(),
+            named: false,
         }
     }
 
@@ -34,7 +43,24 @@ impl Failure {
             status: STATUS_USAGE,
             message: message.to_string(),
             hints: Vec::new(),
+            named: false,
         }
+    }
+
+    /// `tern mqtt sub -W` ran out of time (exit status 3).
+    pub(crate) fn timeout(message: impl fmt::Display) -> Self {
+        Failure {
+            status: STATUS_TIMEOUT,
+            message: message.to_string(),
+            hints: Vec::new(),
+            named: true,
+        }
+    }
+
+    /// Prints the error line as `tern: error: …` (the network commands).
+    pub(crate) fn named(mut self) -> Self {
+        self.named = true;
+        self
     }
 
     /// Reading or writing failed (exit status 1).
@@ -68,7 +94,8 @@ impl Failure {
 
     /// Prints the failure to stderr and gives the exit status.
     pub(crate) fn report(&self) -> ExitCode {
-        eprintln!("error: {}", self.message);
+        let program = if self.named { "tern: " } else { "" };
+        eprintln!("{program}error: {}", self.message);
         for hint in &self.hints {
             eprintln!("hint: {hint}");
         }

@@ -1,8 +1,7 @@
 //! The `tern` command line.
 //!
-//! One binary, a tree of subcommands by protocol: `tern mqtt decode` and `tern coap decode`
-//! today; `tern mqtt pub`, `tern mqtt sub`, more of `tern coap …` and `tern broker` are to
-//! come. Each protocol has a module ([`mqtt`], [`coap`]) with a clap `Subcommand` enum, one module per command and its own mapping of
+//! One binary, a tree of subcommands by protocol: `tern mqtt decode|pub|sub` and
+//! `tern coap decode` today; more of `tern coap …` and `tern broker` are to come. Each protocol has a module ([`mqtt`], [`coap`]) with a clap `Subcommand` enum, one module per command and its own mapping of
 //! packets to JSON; pieces every protocol shares live beside them ([`hex`] for hex input and
 //! output, [`json`] for JSON lines with ordered keys, [`stdio`] for where input comes from and
 //! how output ends, [`failure`] for errors and exit statuses).
@@ -13,7 +12,11 @@
 //! - 1: the input is bad (a malformed or incomplete packet or message) or reading / writing
 //!   failed;
 //! - 2: usage error: bad arguments (clap's own status) or input that is not what the command
-//!   was told to expect, such as invalid hex.
+//!   was told to expect, such as invalid hex;
+//! - 3: `tern mqtt sub -W` ran out of time.
+//!
+//! The `decode` commands report errors as `error: …`, the network commands (`pub`, `sub`) as
+//! `tern: error: …`.
 //!
 //! ```text
 //! $ tern mqtt decode 301a001373656e736f72732f74656d70657261747572650032312e35
@@ -31,8 +34,8 @@ mod json;
 mod mqtt;
 mod stdio;
 
-/// Command-line tools for MQTT and CoAP: decode packets and messages (publish, subscribe and
-/// CoAP requests to come).
+/// Command-line tools for MQTT and CoAP: decode packets and messages, publish and subscribe
+/// (CoAP requests to come).
 #[derive(Debug, Parser)]
 #[command(name = "tern", version, propagate_version = true)]
 struct Cli {
