@@ -457,7 +457,12 @@ pub(crate) struct Log {
 }
 
 impl Log {
+    /// The log of `client_id`; with `on`, the connection's own logs (reconnections, errors)
+    /// are printed too.
     pub(crate) fn new(on: bool, client_id: &str) -> Self {
+        if on {
+            super::trace::install(client_id);
+        }
         Log {
             client: on.then(|| client_id.to_owned()),
         }

@@ -10,6 +10,7 @@ mod decode;
 mod json;
 mod publish;
 mod subscribe;
+mod trace;
 
 /// The `tern mqtt` subcommands.
 #[derive(Debug, Subcommand)]
