@@ -437,3 +437,12 @@ fn dropping_every_handle_disconnects() {
         thread::sleep(Duration::from_millis(10));
     }
 }
+
+#[test]
+fn handles_can_move_between_threads() {
+    fn shared<T: Clone + Send + Sync>() {}
+    fn sent<T: Send>() {}
+    shared::<tern_blocking::Client>();
+    sent::<tern_blocking::Messages>();
+    sent::<tern_blocking::PendingPublish>();
+}
