@@ -555,3 +555,31 @@ fn help_is_long_only_and_h_is_the_host() {
     assert!(help.contains("-V, --protocol-version <VERSION>"), "{help}");
     assert!(help.contains("Exit status"), "{help}");
 }
+
+#[test]
+fn pub_json_reports_each_completed_message() {
+    let broker = TestBroker::start();
+    let out = publish(
+        broker.port(),
+        &["-t", "report", "-q", "1", "-l", "--json"],
+        b"one\nthree\n",
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ack = json!({"type": "PUBACK", "reason_code": {"value": 0, "name": "Success"}});
+    assert_eq!(
+        lines,
+        [
+            json!({"topic": "report", "qos": 1, "retain": false, "length": 3, "ack": ack}),
+            json!({"topic": "report", "qos": 1, "retain": false, "length": 5, "ack": ack}),
+        ]
+    );
+    let out = publish(broker.port(), &["-t", "report", "-m", "x", "--json"], b"");
+    assert_eq!(
+        stdout(&out),
+        "{\"topic\":\"report\",\"qos\":0,\"retain\":false,\"length\":1,\"ack\":null}\n"
+    );
+}

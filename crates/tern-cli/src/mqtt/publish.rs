@@ -2,7 +2,7 @@
 //! completed: written at QoS 0, PUBACK at QoS 1, PUBCOMP at QoS 2.
 
 use std::collections::VecDeque;
-use std::io::{self, BufRead, Read};
+use std::io::{self, BufRead, Read, Write};
 use std::path::PathBuf;
 
 use bytes::Bytes;
@@ -12,6 +12,7 @@ use tern_mqtt::PacketType;
 
 use super::connect::{self, ConnectArgs, Log, PropertyTarget, failed, usage};
 use crate::failure::Failure;
+use crate::json::{Json, Object};
 
 /// `--help` examples.
 pub(crate) const EXAMPLES: &str = "\
@@ -61,6 +62,11 @@ pub(crate) struct PubArgs {
     #[arg(short = 'r', long)]
     retain: bool,
 
+    /// Print one JSON object per message on standard output once it completed: topic, qos,
+    /// retain, length, and the acknowledgement (null at QoS 0) with its reason code.
+    #[arg(long)]
+    json: bool,
+
     #[command(flatten)]
     connection: ConnectArgs,
 }
@@ -104,6 +110,7 @@ pub(crate) fn run(args: &PubArgs) -> Result<(), Failure> {
         log: &log,
         pending: VecDeque::new(),
         refused: None,
+        json: args.json.then(io::stdout),
     };
     let outcome = match single {
         Some(payload) => publisher.send(&template, payload),
@@ -167,10 +174,20 @@ fn publish_lines(publisher: &mut Publisher<'_>, template: &Publish) -> Result<()
 struct Publisher<'a> {
     client: &'a Client,
     log: &'a Log,
-    pending: VecDeque<(PendingPublish, QoS)>,
+    pending: VecDeque<(PendingPublish, Sent)>,
     /// The first 5.0 error reason code the broker answered with, and how many messages it
     /// refused.
     refused: Option<(String, usize)>,
+    /// Where `--json` lines go.
+    json: Option<io::Stdout>,
+}
+
+/// What `--json` tells of a publication.
+struct Sent {
+    topic: TopicName,
+    qos: QoS,
+    retain: bool,
+    length: usize,
 }
 
 impl Publisher<'_> {
@@ -183,10 +200,15 @@ impl Publisher<'_> {
             publish.retain,
             payload.len()
         ));
+        let sent = Sent {
+            topic: publish.topic.clone(),
+            qos: publish.qos,
+            retain: publish.retain,
+            length: payload.len(),
+        };
         publish.payload = payload;
-        let qos = publish.qos;
         match self.client.start_publish(publish) {
-            Ok(pending) => self.pending.push_back((pending, qos)),
+            Ok(pending) => self.pending.push_back((pending, sent)),
             Err(e) => {
                 // The publications before it know best why the connection is gone.
                 self.wait_all()?;
@@ -207,7 +229,7 @@ impl Publisher<'_> {
     }
 
     fn wait_oldest(&mut self) -> Result<(), Failure> {
-        let Some((pending, qos)) = self.pending.pop_front() else {
+        let Some((pending, sent)) = self.pending.pop_front() else {
             return Ok(());
         };
         let code = pending.wait().map_err(|e| match e {
@@ -216,10 +238,10 @@ impl Publisher<'_> {
             )),
             e => failed(e),
         })?;
-        let packet = match qos {
+        let packet = match sent.qos {
             QoS::AtMostOnce => {
                 self.log.event(format_args!("wrote PUBLISH"));
-                return Ok(());
+                return self.print(&sent, None);
             }
             QoS::AtLeastOnce => PacketType::PubAck,
             // An error other than "Packet Identifier not found" ends QoS 2 at PUBREC.
@@ -240,6 +262,38 @@ impl Publisher<'_> {
             });
             *count += 1;
         }
-        Ok(())
+        self.print(&sent, Some((packet, code)))
+    }
+
+    /// The `--json` line of a completed publication.
+    fn print(&mut self, sent: &Sent, ack: Option<(PacketType, ReasonCode)>) -> Result<(), Failure> {
+        let Some(out) = &mut self.json else {
+            return Ok(());
+        };
+        let ack: Json = match ack {
+            None => Json::Null,
+            Some((packet, code)) => Object::new()
+                .with("type", packet.name())
+                .with(
+                    "reason_code",
+                    Object::new()
+                        .with("value", code.as_u8())
+                        .with("name", code.name_in(packet)),
+                )
+                .into(),
+        };
+        let line: Json = Object::new()
+            .with("topic", sent.topic.as_str())
+            .with("qos", sent.qos.as_u8())
+            .with("retain", sent.retain)
+            .with("length", sent.length)
+            .with("ack", ack)
+            .into();
+        match writeln!(out, "{line}").and_then(|()| out.flush()) {
+            // Nobody reads the report any more; the messages still go out.
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+            Err(e) => Err(failed(format_args!("writing to standard output: {e}"))),
+            Ok(()) => Ok(()),
+        }
     }
 }
