@@ -28,7 +28,8 @@ pub(crate) struct ConnectArgs {
     #[arg(short = 'p', long)]
     pub(crate) port: Option<u16>,
 
-    /// Client identifier [default: tern-<process id>]; "" asks the broker to assign one.
+    /// Client identifier [default: tern-PID, with the process id]; "" asks the broker to
+    /// assign one.
     #[arg(short = 'i', long = "id", value_name = "ID")]
     pub(crate) id: Option<String>,
 
