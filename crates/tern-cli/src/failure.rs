@@ -1,9 +1,6 @@
-//! How a command fails: one `error:` line on stderr, optional `hint:` lines, and an exit
-//! status that tells scripts whose fault it was.
-//!
-//! The network commands (`tern mqtt pub|sub`) name the program in their error line
-//! (`tern: error: …`), as the interop harness and scripts mixing several tools expect; the
-//! `decode` commands keep their documented `error: …`.
+//! How a command fails: one `tern: error: …` line on stderr (naming the program, for scripts
+//! that mix several tools), optional `hint:` lines, and an exit status that tells scripts
+//! whose fault it was.
 
 use std::fmt;
 use std::io;
@@ -22,8 +19,6 @@ pub(crate) struct Failure {
     status: u8,
     message: String,
     hints: Vec<String>,
-    /// Whether the error line starts with `tern: `.
-    named: bool,
 }
 
 impl Failure {
@@ -33,7 +28,6 @@ impl Failure {
             status: STATUS_INPUT,
             message: message.to_string(),
             hints: Vec::new(),
-            named: false,
         }
     }
 
@@ -43,7 +37,6 @@ impl Failure {
             status: STATUS_USAGE,
             message: message.to_string(),
             hints: Vec::new(),
-            named: false,
         }
     }
 
@@ -53,14 +46,7 @@ impl Failure {
             status: STATUS_TIMEOUT,
             message: message.to_string(),
             hints: Vec::new(),
-            named: true,
         }
-    }
-
-    /// Prints the error line as `tern: error: …` (the network commands).
-    pub(crate) fn named(mut self) -> Self {
-        self.named = true;
-        self
     }
 
     /// Reading or writing failed (exit status 1).
@@ -80,7 +66,7 @@ impl Failure {
         self.status
     }
 
-    /// The error message, without the `error: ` prefix.
+    /// The error message, without the `tern: error: ` prefix.
     #[cfg(test)]
     pub(crate) fn message(&self) -> &str {
         &self.message
@@ -94,8 +80,8 @@ impl Failure {
 
     /// Prints the failure to stderr and gives the exit status.
     pub(crate) fn report(&self) -> ExitCode {
-        let program = if self.named { "tern: " } else { "" };
-        eprintln!("{program}error: {}", self.message);
+        // One style for every command, as mosquitto's and coap-client's users grep for it.
+        eprintln!("tern: error: {}", self.message);
         for hint in &self.hints {
             eprintln!("hint: {hint}");
         }

@@ -15,8 +15,7 @@
 //!   was told to expect, such as invalid hex;
 //! - 3: `tern mqtt sub -W` ran out of time.
 //!
-//! The `decode` commands report errors as `error: …`, the network commands (`pub`, `sub`) as
-//! `tern: error: …`.
+//! Every command reports errors as one `tern: error: …` line on stderr.
 //!
 //! ```text
 //! $ tern mqtt decode 301a001373656e736f72732f74656d70657261747572650032312e35

@@ -210,7 +210,7 @@ fn token_length_9_is_a_format_error() {
     assert_eq!(lines(&out).len(), 1);
     assert_eq!(
         stderr(&out),
-        "error: token length 9 is reserved: 9-15 (RFC 7252 §3) \
+        "tern: error: token length 9 is reserved: 9-15 (RFC 7252 §3) \
          (answer: RST with Message ID 24189, RFC 7252 §4.2) in datagram 2\n"
     );
 }
@@ -222,7 +222,7 @@ fn payload_marker_without_payload_is_a_format_error() {
     assert!(lines(&out).is_empty());
     assert_eq!(
         stderr(&out),
-        "error: payload marker followed by no payload (RFC 7252 §3) \
+        "tern: error: payload marker followed by no payload (RFC 7252 §3) \
          (answer: none, an ACK or RST is rejected silently, RFC 7252 §4.2) in datagram 1\n"
     );
 }
@@ -233,7 +233,7 @@ fn bad_hex_exits_with_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
     assert!(
-        stderr(&out).starts_with("error: HEX argument 2: 'g' at offset 7"),
+        stderr(&out).starts_with("tern: error: HEX argument 2: 'g' at offset 7"),
         "{}",
         stderr(&out)
     );
@@ -273,7 +273,7 @@ fn tcp_stream_with_a_csm() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         stderr(&out),
-        "error: incomplete message: 8 more bytes needed \
+        "tern: error: incomplete message: 8 more bytes needed \
          (the input ends 2 bytes into the message at byte offset 6)\n"
     );
 }

@@ -199,7 +199,7 @@ fn protocol_auto_learns_the_level_from_connect() {
     let out = decode(&[PUBLISH_311_QOS1_RETAIN]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.starts_with("error: "), "{err}");
+    assert!(err.starts_with("tern: error: "), "{err}");
     assert!(err.contains("hint: no CONNECT came first"), "{err}");
     assert!(err.contains("--protocol 3.1.1"), "{err}");
 
@@ -261,7 +261,7 @@ fn qos_3_is_malformed_after_the_packets_before_it() {
     );
     assert_eq!(
         stderr(&out),
-        "error: PUBLISH has QoS 3 [MQTT-3.3.1-4] (reason code 0x81 Malformed Packet) \
+        "tern: error: PUBLISH has QoS 3 [MQTT-3.3.1-4] (reason code 0x81 Malformed Packet) \
          at byte offset 28\n"
     );
 }
@@ -284,7 +284,7 @@ fn incomplete_input() {
     assert_eq!(out.status.code(), Some(1));
     assert!(out.stdout.is_empty());
     assert!(
-        stderr(&out).starts_with("error: incomplete packet: 1 more byte needed"),
+        stderr(&out).starts_with("tern: error: incomplete packet: 1 more byte needed"),
         "{}",
         stderr(&out)
     );
@@ -296,7 +296,7 @@ fn incomplete_input() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(lines(&out).len(), 1);
     assert!(
-        stderr(&out).starts_with("error: incomplete packet: 9 more bytes needed"),
+        stderr(&out).starts_with("tern: error: incomplete packet: 9 more bytes needed"),
         "{}",
         stderr(&out)
     );
@@ -324,7 +324,7 @@ fn usage_errors_exit_with_2() {
     let out = decode(&["c000", "c0g0"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(out.stdout.is_empty());
-    assert!(stderr(&out).starts_with("error: HEX argument 2: 'g' at offset 2"));
+    assert!(stderr(&out).starts_with("tern: error: HEX argument 2: 'g' at offset 2"));
 
     let out = decode(&["c00"]);
     assert_eq!(out.status.code(), Some(2));

@@ -387,6 +387,35 @@ fn a_killed_sub_leaves_its_will() {
 }
 
 #[test]
+fn an_interrupted_sub_disconnects_cleanly_and_leaves_no_will() {
+    let broker = TestBroker::start();
+    let watcher = Sub::start(
+        broker.port(),
+        &["-t", "wills/#", "-q", "1", "-v", "-W", "3"],
+    );
+    let interrupted = Sub::start(
+        broker.port(),
+        &[
+            "-t",
+            "idle",
+            "--will-topic",
+            "wills/polite",
+            "--will-payload",
+            "gone",
+        ],
+    );
+    let pid = interrupted.child.id().to_string();
+    let status = Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    assert!(status.success());
+    let (code, printed, stderr) = interrupted.finish();
+    assert_eq!(code, 0, "Ctrl-C is a normal end: {stderr}");
+    assert!(printed.is_empty());
+    let (code, printed, _) = watcher.finish();
+    assert_eq!(code, 3, "the watcher times out: no will was published");
+    assert_eq!(printed, "");
+}
+
+#[test]
 fn a_refused_connection_is_an_error_with_exit_code_1() {
     let port = {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();

@@ -166,12 +166,12 @@ impl PropertySet {
 
 /// A usage error of the network commands: `tern: error: …`, exit status 2.
 pub(crate) fn usage(message: impl fmt::Display) -> Failure {
-    Failure::usage(message).named()
+    Failure::usage(message)
 }
 
 /// A failure of the network commands: `tern: error: …`, exit status 1.
 pub(crate) fn failed(message: impl fmt::Display) -> Failure {
-    Failure::input(message).named()
+    Failure::input(message)
 }
 
 /// The property identifier as mosquitto names it: "Message Expiry Interval" is

@@ -2,6 +2,8 @@
 //! one JSON object with `--json`), each followed by a newline.
 
 use std::io::{self, Write};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -96,6 +98,17 @@ pub(crate) fn run(args: &SubArgs) -> Result<(), Failure> {
     }
     let log = Log::new(c.debug, &c.client_id());
     let (client, mut messages) = connect::connect(c, options, &log)?;
+    // Ctrl-C (or SIGTERM) ends the subscription politely, as mosquitto_sub does: DISCONNECT,
+    // so the broker discards the will; the message loop then sees the stream end.
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let on_signal = (client.clone(), interrupted.clone());
+    let handler = ctrlc::set_handler(move || {
+        on_signal.1.store(true, Ordering::SeqCst);
+        let _ = on_signal.0.disconnect();
+    });
+    if let Err(e) = handler {
+        log.event(format_args!("Ctrl-C will not disconnect cleanly: {e}"));
+    }
     let deadline = args
         .timeout
         .map(|secs| Instant::now() + Duration::from_secs(secs));
@@ -153,6 +166,7 @@ pub(crate) fn run(args: &SubArgs) -> Result<(), Failure> {
         let message = match next {
             Ok(Some(message)) => message,
             // The adapter gave up (it only does when the client is disconnected).
+            Ok(None) if interrupted.load(Ordering::SeqCst) => break Ok(()),
             Ok(None) => break Err(failed("the connection ended")),
             Err(tern_blocking::Timeout) => {
                 let secs = args.timeout.unwrap_or_default();
