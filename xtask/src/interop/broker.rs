@@ -40,7 +40,7 @@ pub(crate) struct Options {
     /// for this run (needs `openssl`).
     pub(crate) tls: bool,
     /// `log_type all`: every packet in and out is logged, which readiness checks read ("Sending
-    /// SUBACK to <client id>"). Off, only connections and errors are logged (benchmarks).
+    /// SUBACK to `<client id>`"). Off, only connections and errors are logged (benchmarks).
     pub(crate) log_packets: bool,
 }
 
