@@ -9,6 +9,8 @@
 use std::io::Write;
 
 pub mod broker;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 /// Where the shared vectors live: `shared/vectors/` next to the repository (CI copies
 /// `shared/` there).
