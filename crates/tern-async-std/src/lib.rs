@@ -78,12 +78,9 @@ impl Runtime for AsyncIo {
         let host = options.host.clone();
         let port = options.port;
         #[cfg(feature = "tls")]
-        let tls = match &options.tls {
-            Some(tls) => match options.tls_server_name() {
-                Ok(name) => Some((tls.config.clone(), name)),
-                Err(e) => return Box::pin(async move { Err(e) }),
-            },
-            None => None,
+        let tls = match options.tls_client() {
+            Ok(tls) => tls,
+            Err(e) => return Box::pin(async move { Err(e) }),
         };
         Box::pin(async move {
             let tcp = async_net::TcpStream::connect((host.as_str(), port)).await?;

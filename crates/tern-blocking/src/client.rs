@@ -6,7 +6,7 @@ use std::sync::mpsc::{self, Receiver, Sender};
 
 use bytes::Bytes;
 use tern_io::{Error, Properties, Publish, QoS, ReasonCode};
-use tern_mqtt::{Subscription, TopicFilter, TopicName};
+use tern_mqtt::Subscription;
 
 use crate::driver::{Command, Input};
 
@@ -85,10 +85,7 @@ impl Client {
         qos: QoS,
         retain: bool,
     ) -> Result<ReasonCode, Error> {
-        let mut publish = Publish::new(TopicName::new(topic)?, payload);
-        publish.qos = qos;
-        publish.retain = retain;
-        self.publish_with(publish)
+        self.publish_with(tern_io::request::publish(topic, payload, qos, retain)?)
     }
 
     /// Publishes with full control over the PUBLISH (properties, ...) and waits for the
@@ -154,10 +151,7 @@ impl Client {
     /// # Ok::<(), tern_blocking::Error>(())
     /// ```
     pub fn subscribe(&self, filters: &[(&str, QoS)]) -> Result<Vec<ReasonCode>, Error> {
-        let subscriptions = filters
-            .iter()
-            .map(|&(filter, qos)| Ok(Subscription::new(TopicFilter::new(filter)?, qos)))
-            .collect::<Result<Vec<_>, Error>>()?;
+        let subscriptions = tern_io::request::subscriptions(filters)?;
         self.subscribe_with(subscriptions, Properties::new())
     }
 
@@ -196,10 +190,7 @@ impl Client {
     /// # Ok::<(), tern_blocking::Error>(())
     /// ```
     pub fn unsubscribe(&self, filters: &[&str]) -> Result<Vec<ReasonCode>, Error> {
-        let filters = filters
-            .iter()
-            .map(|f| TopicFilter::new(f).map_err(Error::from))
-            .collect::<Result<Vec<_>, Error>>()?;
+        let filters = tern_io::request::filters(filters)?;
         let (reply, answer) = mpsc::channel();
         self.send(Command::Unsubscribe { filters, reply })?;
         answer.recv().unwrap_or(Err(Error::Closed))

@@ -1,19 +1,16 @@
 //! tern-blocking against the in-process `TestBroker` (and, where a test needs answers a real
 //! broker does not give, a scripted one).
 
-use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use bytes::BytesMut;
 use tern_blocking::{
     Backoff, Error, Message, MqttOptions, Properties, ProtocolVersion, Publish, QoS, ReasonCode,
     SessionFile, TopicName,
 };
-use tern_mqtt::{Codec, ConnAck, Decoded, Packet, PubAck, PubRec};
-use tern_testkit::broker::TestBroker;
+use tern_testkit::broker::{TestBroker, scripted_acks};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -114,55 +111,9 @@ fn properties_go_out_with_publish_with() {
     assert_eq!(user, [("unit".to_owned(), "celsius".to_owned())]);
 }
 
-/// A broker that accepts one connection, answers CONNACK, and then every PUBLISH with the
-/// given PUBACK / PUBREC reason code: what `publish` returns is what the broker said.
-fn scripted_broker(qos1_code: ReasonCode, qos2_code: ReasonCode) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    thread::spawn(move || {
-        let (mut socket, _) = listener.accept().unwrap();
-        let mut codec = Codec::server();
-        let mut buf = BytesMut::new();
-        let mut chunk = [0; 4096];
-        loop {
-            let n = match socket.read(&mut chunk) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => n,
-            };
-            buf.extend_from_slice(&chunk[..n]);
-            while let Ok(Decoded::Packet(packet)) = codec.decode(&mut buf) {
-                let answer = match packet {
-                    Packet::Connect(c) => {
-                        codec.set_version(c.protocol);
-                        Packet::ConnAck(ConnAck::new(false))
-                    }
-                    Packet::Publish(p) if p.qos == QoS::AtLeastOnce => {
-                        let mut ack = PubAck::new(p.packet_id.unwrap());
-                        ack.reason_code = qos1_code;
-                        Packet::PubAck(ack)
-                    }
-                    Packet::Publish(p) => {
-                        let mut rec = PubRec::new(p.packet_id.unwrap());
-                        rec.reason_code = qos2_code;
-                        Packet::PubRec(rec)
-                    }
-                    Packet::Disconnect(_) => return,
-                    _ => continue,
-                };
-                let mut out = BytesMut::new();
-                answer
-                    .encode(ProtocolVersion::V5, usize::MAX, &mut out)
-                    .unwrap();
-                socket.write_all(&out).unwrap();
-            }
-        }
-    });
-    port
-}
-
 #[test]
 fn publish_completes_with_the_brokers_reason_code() {
-    let port = scripted_broker(ReasonCode::NotAuthorized, ReasonCode::QuotaExceeded);
+    let port = scripted_acks(ReasonCode::NotAuthorized, ReasonCode::QuotaExceeded);
     let options = MqttOptions::new("127.0.0.1", port, "codes").unwrap();
     let (client, _messages) = tern_blocking::connect(options).unwrap();
     assert_eq!(

@@ -1,17 +1,16 @@
 //! `tern mqtt pub` and `tern mqtt sub` end to end: the built binary against the in-process
 //! `TestBroker` (and a scripted broker where an answer is needed that it never gives).
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
 
-use bytes::BytesMut;
 use serde_json::{Value, json};
-use tern_mqtt::{Codec, ConnAck, Decoded, Packet, ProtocolVersion, PubAck, QoS, ReasonCode};
-use tern_testkit::broker::TestBroker;
+use tern_mqtt::{QoS, ReasonCode};
+use tern_testkit::broker::{TestBroker, scripted_acks};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -446,49 +445,9 @@ fn a_refused_connection_is_an_error_with_exit_code_1() {
     );
 }
 
-/// A broker that accepts one connection and answers every QoS 1 PUBLISH with PUBACK
-/// `code`.
-fn scripted_broker(code: ReasonCode) -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    thread::spawn(move || {
-        let (mut socket, _) = listener.accept().unwrap();
-        let mut codec = Codec::server();
-        let mut buf = BytesMut::new();
-        let mut chunk = [0; 4096];
-        loop {
-            let n = match socket.read(&mut chunk) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => n,
-            };
-            buf.extend_from_slice(&chunk[..n]);
-            while let Ok(Decoded::Packet(packet)) = codec.decode(&mut buf) {
-                let answer = match packet {
-                    Packet::Connect(c) => {
-                        codec.set_version(c.protocol);
-                        Packet::ConnAck(ConnAck::new(false))
-                    }
-                    Packet::Publish(p) => {
-                        let mut ack = PubAck::new(p.packet_id.unwrap());
-                        ack.reason_code = code;
-                        Packet::PubAck(ack)
-                    }
-                    _ => return,
-                };
-                let mut out = BytesMut::new();
-                answer
-                    .encode(ProtocolVersion::V5, usize::MAX, &mut out)
-                    .unwrap();
-                socket.write_all(&out).unwrap();
-            }
-        }
-    });
-    port
-}
-
 #[test]
 fn an_error_reason_code_in_the_ack_fails_pub() {
-    let port = scripted_broker(ReasonCode::NotAuthorized);
+    let port = scripted_acks(ReasonCode::NotAuthorized, ReasonCode::NotAuthorized);
     let out = publish(port, &["-t", "t", "-q", "1", "-m", "x"], b"");
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
@@ -496,7 +455,10 @@ fn an_error_reason_code_in_the_ack_fails_pub() {
         "tern: error: the broker refused the message: Not authorized (0x87)\n"
     );
     // Not an error: 0x10 No matching subscribers.
-    let port = scripted_broker(ReasonCode::NoMatchingSubscribers);
+    let port = scripted_acks(
+        ReasonCode::NoMatchingSubscribers,
+        ReasonCode::NoMatchingSubscribers,
+    );
     let out = publish(port, &["-t", "t", "-q", "1", "-m", "x", "-d"], b"");
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("received PUBACK (No matching subscribers)"));

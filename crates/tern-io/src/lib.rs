@@ -32,6 +32,7 @@ mod error;
 #[cfg(feature = "async")]
 pub mod mqtt;
 mod options;
+pub mod request;
 mod session;
 #[cfg(feature = "tls")]
 pub mod tls;

@@ -148,6 +148,28 @@ impl MqttOptions {
         self
     }
 
+    /// When TLS is on, its configuration and the name the server's certificate must carry
+    /// (feature `tls`): what a TLS connector needs.
+    #[cfg(feature = "tls")]
+    #[allow(
+        clippy::type_complexity,
+        reason = "a pair the caller destructures at once"
+    )]
+    pub fn tls_client(
+        &self,
+    ) -> Result<
+        Option<(
+            std::sync::Arc<rustls::ClientConfig>,
+            rustls::pki_types::ServerName<'static>,
+        )>,
+        Error,
+    > {
+        match &self.tls {
+            Some(tls) => Ok(Some((tls.config.clone(), self.tls_server_name()?))),
+            None => Ok(None),
+        }
+    }
+
     /// The name the server's certificate must carry: [`TlsOptions::server_name`] if set,
     /// else the host (feature `tls`).
     ///

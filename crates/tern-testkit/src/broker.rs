@@ -1002,3 +1002,50 @@ impl State {
 
 #[cfg(test)]
 mod tests;
+
+/// A scripted 5.0 broker on `127.0.0.1` for tests of reason codes: it accepts one
+/// connection, answers CONNACK, and then every PUBLISH with the
+/// given PUBACK (QoS 1) or PUBREC (QoS 2) reason code. Returns its port.
+pub fn scripted_acks(qos1_code: ReasonCode, qos2_code: ReasonCode) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    thread::spawn(move || {
+        let (mut socket, _) = listener.accept().unwrap();
+        let mut codec = Codec::server();
+        let mut buf = BytesMut::new();
+        let mut chunk = [0; 4096];
+        loop {
+            let n = match socket.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            buf.extend_from_slice(&chunk[..n]);
+            while let Ok(Decoded::Packet(packet)) = codec.decode(&mut buf) {
+                let answer = match packet {
+                    Packet::Connect(c) => {
+                        codec.set_version(c.protocol);
+                        Packet::ConnAck(ConnAck::new(false))
+                    }
+                    Packet::Publish(p) if p.qos == QoS::AtLeastOnce => {
+                        let mut ack = PubAck::new(p.packet_id.unwrap());
+                        ack.reason_code = qos1_code;
+                        Packet::PubAck(ack)
+                    }
+                    Packet::Publish(p) => {
+                        let mut rec = PubRec::new(p.packet_id.unwrap());
+                        rec.reason_code = qos2_code;
+                        Packet::PubRec(rec)
+                    }
+                    Packet::Disconnect(_) => return,
+                    _ => continue,
+                };
+                let mut out = BytesMut::new();
+                answer
+                    .encode(ProtocolVersion::V5, usize::MAX, &mut out)
+                    .unwrap();
+                socket.write_all(&out).unwrap();
+            }
+        }
+    });
+    port
+}

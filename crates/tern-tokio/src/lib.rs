@@ -95,12 +95,9 @@ impl Runtime for Tokio {
         let host = options.host.clone();
         let port = options.port;
         #[cfg(feature = "tls")]
-        let tls = match &options.tls {
-            Some(tls) => match options.tls_server_name() {
-                Ok(name) => Some((tls.config.clone(), name)),
-                Err(e) => return Box::pin(async move { Err(e) }),
-            },
-            None => None,
+        let tls = match options.tls_client() {
+            Ok(tls) => tls,
+            Err(e) => return Box::pin(async move { Err(e) }),
         };
         Box::pin(async move {
             let tcp = TcpStream::connect((host.as_str(), port)).await?;

@@ -19,7 +19,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures_channel::{mpsc, oneshot};
 use futures_core::Stream;
-use tern_mqtt::{Properties, Publish, QoS, ReasonCode, Subscription, TopicFilter, TopicName};
+use tern_mqtt::{Properties, Publish, QoS, ReasonCode, Subscription, TopicFilter};
 
 pub use driver::{BoxFuture, Driver, Runtime, Timer, Transport};
 
@@ -99,10 +99,8 @@ impl Client {
         qos: QoS,
         retain: bool,
     ) -> Result<ReasonCode, Error> {
-        let mut publish = Publish::new(TopicName::new(topic)?, payload);
-        publish.qos = qos;
-        publish.retain = retain;
-        self.publish_with(publish).await
+        self.publish_with(crate::request::publish(topic, payload, qos, retain)?)
+            .await
     }
 
     /// Publishes a message built in full (properties, payload format, ...); see
@@ -116,10 +114,7 @@ impl Client {
     /// Subscribes to filters at a maximum QoS each; returns the granted QoS (or an error
     /// code) per filter, in order.
     pub async fn subscribe(&self, filters: &[(&str, QoS)]) -> Result<Vec<ReasonCode>, Error> {
-        let subscriptions = filters
-            .iter()
-            .map(|&(f, qos)| Ok(Subscription::new(TopicFilter::new(f)?, qos)))
-            .collect::<Result<Vec<_>, Error>>()?;
+        let subscriptions = crate::request::subscriptions(filters)?;
         self.subscribe_with(subscriptions, Properties::new()).await
     }
 
@@ -137,10 +132,7 @@ impl Client {
 
     /// Unsubscribes from filters; returns one reason code per filter (5.0; empty in 3.1.1).
     pub async fn unsubscribe(&self, filters: &[&str]) -> Result<Vec<ReasonCode>, Error> {
-        let filters = filters
-            .iter()
-            .map(|f| TopicFilter::new(f).map_err(Error::from))
-            .collect::<Result<Vec<_>, Error>>()?;
+        let filters = crate::request::filters(filters)?;
         let (tx, rx) = oneshot::channel();
         self.send(Command::Unsubscribe(filters, tx))?;
         rx.await.unwrap_or(Err(Error::Closed))
