@@ -248,3 +248,27 @@ async fn the_session_file_carries_unacknowledged_publications_over_a_restart() {
     client.disconnect().await.unwrap();
     std::fs::remove_file(&file).unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connection_lives_while_a_handle_or_the_stream_does() {
+    let broker = std::sync::Arc::new(TestBroker::start());
+    let (client, mut messages) = tern_tokio::connect(options(&broker, "reader"))
+        .await
+        .unwrap();
+    client
+        .subscribe(&[("news", QoS::AtLeastOnce)])
+        .await
+        .unwrap();
+    drop(client);
+    // Only the stream is left: still connected, still receiving.
+    broker.publish("news", "still here", QoS::AtLeastOnce, false);
+    assert_eq!(next(&mut messages).await.payload, "still here");
+    assert!(broker.is_online("reader"));
+    drop(messages);
+    // Nothing is left: the client disconnects.
+    let deadline = std::time::Instant::now() + WAIT;
+    while broker.is_online("reader") {
+        assert!(std::time::Instant::now() < deadline, "still connected");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -642,7 +642,8 @@ impl<R: Runtime> Future for Driver<R> {
                             progress = true;
                         }
                         Poll::Ready(None) => {
-                            // Every handle is gone: nobody can use the connection any more.
+                            // Every handle and the message stream are gone: nobody can use
+                            // the connection any more.
                             this.disconnect();
                             this.pump();
                             progress = true;

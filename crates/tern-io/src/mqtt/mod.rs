@@ -71,14 +71,23 @@ pub async fn connect<R: Runtime>(
     );
     driver.spawn();
     match connected_rx.await {
-        Ok(Ok(())) => Ok((Client { tx: commands_tx }, Messages { rx: messages_rx })),
+        Ok(Ok(())) => Ok((
+            Client {
+                tx: commands_tx.clone(),
+            },
+            Messages {
+                rx: messages_rx,
+                _connection: commands_tx,
+            },
+        )),
         Ok(Err(e)) => Err(e),
         Err(oneshot::Canceled) => Err(Error::Closed),
     }
 }
 
 /// A handle to a connection: cheap to clone, usable from any task. The connection ends when
-/// [`disconnect`](Client::disconnect) is called or every handle is dropped.
+/// [`disconnect`](Client::disconnect) is called, or when every handle and the [`Messages`]
+/// are dropped (a subscriber that only reads keeps the connection).
 #[derive(Debug, Clone)]
 pub struct Client {
     tx: mpsc::UnboundedSender<Command>,
@@ -161,6 +170,8 @@ impl Client {
 #[derive(Debug)]
 pub struct Messages {
     rx: mpsc::Receiver<Message>,
+    /// Keeps the connection up while the application reads, even with no `Client` left.
+    _connection: mpsc::UnboundedSender<Command>,
 }
 
 impl Messages {
