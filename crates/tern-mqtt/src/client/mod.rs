@@ -53,7 +53,6 @@
 
 mod backoff;
 pub mod snapshot;
-mod time;
 
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use alloc::vec::Vec;
@@ -64,7 +63,8 @@ use bytes::{Bytes, BytesMut};
 
 pub use backoff::Backoff;
 pub use snapshot::SnapshotError;
-pub use time::Instant;
+/// A point on the caller's clock (re-exported from `tern-time`, shared with tern-coap).
+pub use tern_time::Instant;
 
 use crate::error::{DecodeError, EncodeError};
 use crate::packet::{

@@ -1,4 +1,7 @@
-//! Time as the caller's clock tells it: the state machine never reads a clock.
+//! Time as the caller's clock tells it: tern's state machines (the MQTT client, the CoAP
+//! endpoint) never read a clock; every call that needs the time takes an [`Instant`].
+
+#![no_std]
 
 use core::ops::Add;
 use core::time::Duration;
@@ -8,7 +11,7 @@ use core::time::Duration;
 ///
 /// ```
 /// use core::time::Duration;
-/// use tern_mqtt::client::Instant;
+/// use tern_time::Instant;
 ///
 /// let t0 = Instant::from_millis(1_000);
 /// assert_eq!(t0 + Duration::from_secs(2), Instant::from_millis(3_000));
