@@ -12,6 +12,7 @@ use bytes::{Bytes, BytesMut};
 use serde_json::{Map, Value};
 use tern_coap::option::CoapOption;
 use tern_coap::{Code, Message, MessageType, OptionNumber, Options, Token};
+use tern_testkit::dissection::Check;
 use tern_testkit::{hex, unhex};
 
 /// The README's count table: (message type and code, count).
@@ -519,81 +520,6 @@ fn check_option(c: &mut Check<'_>, o: &CoapOption<'_>, prev: u16, m: &Message) {
         _ => fc.fail(format!("no check written for {}", o.number)),
     }
     c.absorb("fields", fc);
-}
-
-/// Reads the keys of one JSON object, records which were read, and collects failures.
-struct Check<'a> {
-    fields: Option<&'a Map<String, Value>>,
-    used: BTreeSet<String>,
-    errors: Vec<String>,
-}
-
-impl<'a> Check<'a> {
-    fn new(fields: Option<&'a Map<String, Value>>) -> Self {
-        let mut c = Check {
-            fields,
-            used: BTreeSet::new(),
-            errors: Vec::new(),
-        };
-        if fields.is_none() {
-            c.fail("not a JSON object".into());
-        }
-        c
-    }
-
-    fn fail(&mut self, msg: String) {
-        self.errors.push(msg);
-    }
-
-    fn field(&mut self, key: &str) -> Option<&'a Value> {
-        self.used.insert(key.to_owned());
-        self.fields?.get(key)
-    }
-
-    fn absent(&mut self, key: &str) {
-        if let Some(v) = self.field(key) {
-            self.fail(format!("{key}: tshark shows {v}, decoded nothing"));
-        }
-    }
-
-    fn int(&mut self, key: &str, want: u64) {
-        let got = self.field(key);
-        if got.and_then(Value::as_u64) != Some(want) {
-            self.fail(format!("{key}: tshark {got:?}, decoded {want}"));
-        }
-    }
-
-    fn str(&mut self, key: &str, want: &str) {
-        let got = self.field(key);
-        if got.and_then(Value::as_str) != Some(want) {
-            self.fail(format!("{key}: tshark {got:?}, decoded {want:?}"));
-        }
-    }
-
-    fn hex(&mut self, key: &str, want: &[u8]) {
-        let got = self.field(key);
-        if got.and_then(Value::as_str) != Some(hex(want).as_str()) {
-            self.fail(format!("{key}: tshark {got:?}, decoded {}", hex(want)));
-        }
-    }
-
-    /// This object's failures, and one for every key no check read.
-    fn finish(mut self) -> Vec<String> {
-        if let Some(fields) = self.fields {
-            for key in fields.keys() {
-                if !self.used.contains(key) {
-                    self.errors.push(format!("{key}: not checked"));
-                }
-            }
-        }
-        self.errors
-    }
-
-    /// Takes over a nested object's failures, prefixed with where it sits.
-    fn absorb(&mut self, at: &str, nested: Check<'_>) {
-        self.errors
-            .extend(nested.finish().into_iter().map(|e| format!("{at}.{e}")));
-    }
 }
 
 #[test]

@@ -6,14 +6,14 @@
 //! is a failure, so a new kind of record cannot pass by being ignored.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Write as _;
 
 use bytes::{Bytes, BytesMut};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tern_mqtt::packet::MAX_PACKET_SIZE;
 use tern_mqtt::{
     Codec, Connect, Decoded, Packet, PacketType, Properties, Property, ProtocolVersion, ReasonCode,
 };
+use tern_testkit::dissection::{Check, parse_flag};
 use tern_testkit::{hex, unhex};
 
 /// Vectors whose re-encoding is allowed to differ from the captured bytes, each with the precise
@@ -170,7 +170,7 @@ fn check_vector(rec: &Value) -> Outcome {
         )),
     }
 
-    let mut c = Check::new(fields);
+    let mut c = Check::new(Some(fields));
     check_dissection_keys(&mut c, dissection, &packet);
     check_fixed_header(&mut c, &wire, &packet);
     check_summary(&mut c, dissection, &packet);
@@ -762,127 +762,11 @@ fn property_matches(p: &Property, e: &Value) -> Result<(), String> {
     }
 }
 
-/// Checks tshark fields and remembers which ones were looked at.
-struct Check<'a> {
-    fields: &'a Map<String, Value>,
-    used: BTreeSet<String>,
-    errors: Vec<String>,
-}
-
-impl<'a> Check<'a> {
-    fn new(fields: &'a Map<String, Value>) -> Self {
-        Check {
-            fields,
-            used: BTreeSet::new(),
-            errors: Vec::new(),
-        }
-    }
-
-    fn fail(&mut self, msg: String) {
-        self.errors.push(msg);
-    }
-
-    fn field(&mut self, key: &str) -> Option<&'a Value> {
-        self.used.insert(key.to_owned());
-        self.fields.get(key)
-    }
-
-    fn absent(&mut self, key: &str) {
-        if let Some(v) = self.field(key) {
-            self.fail(format!("{key}: tshark shows {v}, decoded nothing"));
-        }
-    }
-
-    fn int(&mut self, key: &str, want: u64) {
-        let got = self.field(key);
-        if got.and_then(Value::as_u64) != Some(want) {
-            self.fail(format!("{key}: tshark {got:?}, decoded {want}"));
-        }
-    }
-
-    fn str(&mut self, key: &str, want: &str) {
-        let got = self.field(key);
-        if got.and_then(Value::as_str) != Some(want) {
-            self.fail(format!("{key}: tshark {got:?}, decoded {want:?}"));
-        }
-    }
-
-    fn hex(&mut self, key: &str, want: &[u8]) {
-        let got = self.field(key);
-        if got.and_then(Value::as_str) != Some(hex(want).as_str()) {
-            self.fail(format!("{key}: tshark {got:?}, decoded {}", hex(want)));
-        }
-    }
-
-    /// tshark's `0x..` flag strings.
-    fn flag_hex(&mut self, key: &str, want: u8) {
-        let got = self.field(key);
-        if got.and_then(Value::as_str).and_then(parse_flag) != Some(want) {
-            self.fail(format!("{key}: tshark {got:?}, decoded {want:#04x}"));
-        }
-    }
-
-    /// A field that occurs once is a scalar, several times a list (README).
-    fn list(&mut self, key: &str) -> Vec<&'a Value> {
-        match self.field(key) {
-            None => Vec::new(),
-            Some(Value::Array(a)) => a.iter().collect(),
-            Some(v) => vec![v],
-        }
-    }
-
-    fn ints(&mut self, key: &str, want: &[u64]) {
-        let got: Vec<Option<u64>> = self.list(key).into_iter().map(Value::as_u64).collect();
-        if got != want.iter().copied().map(Some).collect::<Vec<_>>() {
-            self.fail(format!("{key}: tshark {got:?}, decoded {want:?}"));
-        }
-    }
-
-    fn strs(&mut self, key: &str, want: &[&str]) {
-        let got: Vec<Option<&str>> = self.list(key).into_iter().map(Value::as_str).collect();
-        if got != want.iter().copied().map(Some).collect::<Vec<_>>() {
-            self.fail(format!("{key}: tshark {got:?}, decoded {want:?}"));
-        }
-    }
-
-    fn flag_hexes(&mut self, key: &str, want: &[u8]) {
-        let got: Vec<Option<u8>> = self
-            .list(key)
-            .into_iter()
-            .map(|v| v.as_str().and_then(parse_flag))
-            .collect();
-        if got != want.iter().copied().map(Some).collect::<Vec<_>>() {
-            self.fail(format!("{key}: tshark {got:?}, decoded {want:?}"));
-        }
-    }
-
-    /// The errors, plus one for every tshark field no check looked at.
-    fn finish(mut self) -> Vec<String> {
-        let unchecked: Vec<&String> = self
-            .fields
-            .keys()
-            .filter(|k| !self.used.contains(*k))
-            .collect();
-        if !unchecked.is_empty() {
-            let mut msg = String::from("tshark fields not checked by this test:");
-            for k in unchecked {
-                let _ = write!(msg, " {k}");
-            }
-            self.errors.push(msg);
-        }
-        self.errors
-    }
-}
-
 /// `bytes` as text when tshark would show it verbatim (UTF-8, no control characters).
 fn printable_text(bytes: &[u8]) -> Option<&str> {
     std::str::from_utf8(bytes)
         .ok()
         .filter(|s| !s.chars().any(char::is_control))
-}
-
-fn parse_flag(s: &str) -> Option<u8> {
-    u8::from_str_radix(s.strip_prefix("0x")?, 16).ok()
 }
 
 #[test]
@@ -891,7 +775,6 @@ fn the_vector_helpers_read_what_they_should() {
     assert_eq!(unhex("0"), None);
     assert_eq!(unhex("zz"), None);
     assert_eq!(hex(&[0, 0xff, 0x7a]), "00ff7a");
-    assert_eq!(parse_flag("0x2e"), Some(0x2e));
     assert_eq!(printable_text(b"s3cret"), Some("s3cret"));
     assert_eq!(printable_text(b"\0binary\xff"), None);
 }

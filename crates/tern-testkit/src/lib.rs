@@ -9,6 +9,7 @@
 use std::io::Write;
 
 pub mod broker;
+pub mod dissection;
 #[cfg(feature = "tls")]
 pub mod tls;
 
