@@ -2,8 +2,11 @@
 //! and aiocoap 0.4.17 (copied from the shared vector set, so this test stands alone), and on
 //! CoAP-over-TCP bytes written by hand after RFC 8323.
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use common::*;
+
+use std::process::Output;
 
 use serde_json::{Value, json};
 
@@ -24,23 +27,11 @@ const ACK_BAD_OPTION: &str = "648252e463726975e106f401ff426164204f7074696f6e";
 /// aiocoap client: the empty ACK of a CON notification.
 const EMPTY_ACK: &str = "6000448a";
 
-fn tern(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tern"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tern");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
-}
-
 /// Runs `tern coap decode ARGS` with `stdin`.
 fn decode_with(args: &[&str], stdin: &[u8]) -> Output {
     let mut all = vec!["coap", "decode"];
     all.extend_from_slice(args);
-    tern(&all, stdin)
+    run(&all, stdin)
 }
 
 /// Runs `tern coap decode ARGS` with an empty stdin.
@@ -48,25 +39,11 @@ fn decode(args: &[&str]) -> Output {
     decode_with(args, b"")
 }
 
-fn lines(output: &Output) -> Vec<Value> {
-    String::from_utf8(output.stdout.clone())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).unwrap()
-}
-
 /// The single message of a successful run.
 fn one(args: &[&str]) -> Value {
-    let out = decode(args);
-    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-    let mut lines = lines(&out);
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    lines.pop().unwrap()
+    let mut all = vec!["coap", "decode"];
+    all.extend_from_slice(args);
+    one_line(&all)
 }
 
 #[test]
@@ -138,7 +115,7 @@ fn block2_response() {
 fn observe_notification_and_its_ack() {
     let out = decode(&[NOTIFICATION, EMPTY_ACK]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let lines = lines(&out);
+    let lines = json_lines(&out);
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["type"], "CON");
     assert_eq!(lines[0]["code"]["name"], "Content");
@@ -157,7 +134,7 @@ fn unknown_critical_option_2049_and_the_4_02_answer() {
     let out = decode(&[GET_CRITICAL_2049, ACK_BAD_OPTION]);
     // Decoding succeeds: the option is reported, the answer is the server's business.
     assert!(out.status.success(), "{}", stderr(&out));
-    let lines = lines(&out);
+    let lines = json_lines(&out);
     let unknown = json!({"number": 2049, "name": null, "critical": true, "value": "01",
                          "unrecognized": true});
     assert_eq!(lines[0]["options"][0]["name"], "Uri-Port");
@@ -176,7 +153,7 @@ fn unknown_critical_option_2049_and_the_4_02_answer() {
 fn several_datagrams_one_line_each() {
     let out = decode(&[GET_HELLO, ACK_CONTENT, NOTIFICATION, EMPTY_ACK]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let types: Vec<_> = lines(&out)
+    let types: Vec<_> = json_lines(&out)
         .iter()
         .map(|l| l["type"].as_str().unwrap().to_owned())
         .collect();
@@ -187,7 +164,7 @@ fn several_datagrams_one_line_each() {
 fn raw_datagram_from_stdin() {
     let out = decode_with(&["--raw"], &hex(ACK_CONTENT));
     assert!(out.status.success(), "{}", stderr(&out));
-    let lines = lines(&out);
+    let lines = json_lines(&out);
     assert_eq!(lines.len(), 1, "--raw is one datagram");
     assert_eq!(lines[0]["payload"]["text"], "hello from aiocoap");
 }
@@ -197,7 +174,7 @@ fn hex_lines_from_stdin() {
     let stdin = format!("{GET_HELLO}\n\n62:45:5e:7c:19:ac:42:12:34:80:21:1e:ff:68:69\n");
     let out = decode_with(&[], stdin.as_bytes());
     assert!(out.status.success(), "{}", stderr(&out));
-    let lines = lines(&out);
+    let lines = json_lines(&out);
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[1]["payload"]["text"], "hi");
 }
@@ -207,7 +184,7 @@ fn token_length_9_is_a_format_error() {
     // GET /hello with TKL 9: the messages before it are printed.
     let out = decode(&[GET_HELLO, "49015e7d0102030405060708090a"]);
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(lines(&out).len(), 1);
+    assert_eq!(json_lines(&out).len(), 1);
     assert_eq!(
         stderr(&out),
         "tern: error: token length 9 is reserved: 9-15 (RFC 7252 §3) \
@@ -219,7 +196,7 @@ fn token_length_9_is_a_format_error() {
 fn payload_marker_without_payload_is_a_format_error() {
     let out = decode(&["62455e7c19acff"]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(lines(&out).is_empty());
+    assert!(json_lines(&out).is_empty());
     assert_eq!(
         stderr(&out),
         "tern: error: payload marker followed by no payload (RFC 7252 §3) \
@@ -257,7 +234,7 @@ fn tcp_stream_with_a_csm() {
         "c0ff6869",
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let lines = lines(&out);
+    let lines = json_lines(&out);
     assert_eq!(lines.len(), 3);
     assert_eq!(
         lines[0]["signal"],
@@ -282,7 +259,7 @@ fn tcp_stream_with_a_csm() {
 fn websocket_messages() {
     let out = decode(&["--ws", "00e1", "020119acb568656c6c6f"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let lines = lines(&out);
+    let lines = json_lines(&out);
     assert_eq!(lines[0]["signal"]["name"], "CSM");
     assert_eq!(lines[1]["options"][0]["value"], "hello");
 }
@@ -318,7 +295,7 @@ fn every_shared_vector_agrees_with_tshark() {
         .collect();
     let out = decode_with(&[], stdin.as_bytes());
     assert!(out.status.success(), "{}", stderr(&out));
-    let lines = lines(&out);
+    let lines = json_lines(&out);
     assert_eq!(lines.len(), vectors.len());
     let types = ["CON", "NON", "ACK", "RST"];
     let mut blocks = 0;

@@ -1,8 +1,11 @@
 //! `tern mqtt decode` end to end: the built binary on packets captured from mosquitto and its
 //! clients (copied from the shared vector set, so this test stands alone).
 
-use std::io::Write;
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use common::*;
+
+use std::process::Output;
 
 use serde_json::{Value, json};
 
@@ -22,44 +25,18 @@ const SUBSCRIBE_5: &str =
 /// mosquitto 5.0 PUBLISH, QoS 0, with Subscription Identifier 42.
 const PUBLISH_5_SUB_ID: &str = "3019000776742f6d352f77020b2a68617320612076352077696c6c";
 
-fn tern(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tern"))
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("run tern");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    child.wait_with_output().unwrap()
-}
-
 /// Runs `tern mqtt decode ARGS` with an empty stdin.
 fn decode(args: &[&str]) -> Output {
     let mut all = vec!["mqtt", "decode"];
     all.extend_from_slice(args);
-    tern(&all, b"")
-}
-
-fn lines(output: &Output) -> Vec<Value> {
-    String::from_utf8(output.stdout.clone())
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
-        .collect()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8(output.stderr.clone()).unwrap()
+    run(&all, b"")
 }
 
 /// The single packet of a successful run.
 fn one(args: &[&str]) -> Value {
-    let out = decode(args);
-    assert!(out.status.success(), "{args:?}: {}", stderr(&out));
-    let mut lines = lines(&out);
-    assert_eq!(lines.len(), 1, "{lines:?}");
-    lines.pop().unwrap()
+    let mut all = vec!["mqtt", "decode"];
+    all.extend_from_slice(args);
+    one_line(&all)
 }
 
 #[test]
@@ -173,7 +150,7 @@ fn a_stream_prints_one_line_per_packet() {
     let (head, tail) = SUBSCRIBE_5.split_at(20);
     let out = decode(&[CONNECT_5, head, tail, "c000", DISCONNECT_5]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let lines = lines(&out);
+    let lines = json_lines(&out);
     let types: Vec<_> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
     assert_eq!(types, ["CONNECT", "SUBSCRIBE", "PINGREQ", "DISCONNECT"]);
     let offsets: Vec<_> = lines
@@ -189,7 +166,7 @@ fn protocol_auto_learns_the_level_from_connect() {
     // Read at 5.0, the 3.1.1 PUBLISH would have a property length taken from its payload.
     let out = decode(&[CONNECT_311, PUBLISH_311_QOS1_RETAIN]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let packets = lines(&out);
+    let packets = json_lines(&out);
     assert_eq!(packets.len(), 2);
     assert_eq!(packets[1]["protocol"], "3.1.1");
     assert_eq!(packets[1]["topic"], "vt/m311/retained");
@@ -206,7 +183,7 @@ fn protocol_auto_learns_the_level_from_connect() {
     // A 5.0 CONNECT switches back.
     let out = decode(&[CONNECT_311, CONNECT_5, PUBLISH_5_SUB_ID]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let lines = lines(&out);
+    let lines = json_lines(&out);
     assert_eq!(lines[2]["protocol"], "5.0");
     assert_eq!(lines[2]["properties"][0]["value"], 42);
 }
@@ -215,7 +192,7 @@ fn protocol_auto_learns_the_level_from_connect() {
 fn an_explicit_protocol_is_kept() {
     let out = decode(&["--protocol", "3.1.1", CONNECT_5, "e000"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let lines = lines(&out);
+    let lines = json_lines(&out);
     assert_eq!(lines[0]["protocol"], "5.0", "a CONNECT shows its own level");
     assert_eq!(lines[1]["protocol"], "3.1.1");
     assert_eq!(lines[1].get("reason_code"), None);
@@ -227,9 +204,9 @@ fn an_explicit_protocol_is_kept() {
 fn raw_bytes_from_stdin() {
     let mut bytes = hex(CONNECT_311);
     bytes.extend(hex(PUBLISH_311_QOS1_RETAIN));
-    let out = tern(&["mqtt", "decode", "--raw"], &bytes);
+    let out = run(&["mqtt", "decode", "--raw"], &bytes);
     assert!(out.status.success(), "{}", stderr(&out));
-    let lines = lines(&out);
+    let lines = json_lines(&out);
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[1]["payload"]["text"], "retained before subscribe");
 }
@@ -242,9 +219,9 @@ fn hex_text_from_stdin() {
         CONNECT_311,
         CONNACK_5.to_uppercase()
     );
-    let out = tern(&["mqtt", "decode", "--protocol", "5.0"], input.as_bytes());
+    let out = run(&["mqtt", "decode", "--protocol", "5.0"], input.as_bytes());
     assert!(out.status.success(), "{}", stderr(&out));
-    let lines = lines(&out);
+    let lines = json_lines(&out);
     let types: Vec<_> = lines.iter().map(|l| l["type"].as_str().unwrap()).collect();
     assert_eq!(types, ["CONNECT", "CONNACK", "CONNACK"]);
     assert_eq!(lines[2]["reason_code"]["name"], "Not authorized");
@@ -255,7 +232,7 @@ fn qos_3_is_malformed_after_the_packets_before_it() {
     let out = decode(&[CONNECT_311, "c000", "36050003612f62"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
-        lines(&out).len(),
+        json_lines(&out).len(),
         2,
         "the packets before the error are printed"
     );
@@ -289,12 +266,12 @@ fn incomplete_input() {
         stderr(&out)
     );
 
-    let out = tern(
+    let out = run(
         &["mqtt", "decode", "--raw"],
         &[0xc0, 0x00, 0x30, 0x0a, 0x00],
     );
     assert_eq!(out.status.code(), Some(1));
-    assert_eq!(lines(&out).len(), 1);
+    assert_eq!(json_lines(&out).len(), 1);
     assert!(
         stderr(&out).starts_with("tern: error: incomplete packet: 9 more bytes needed"),
         "{}",

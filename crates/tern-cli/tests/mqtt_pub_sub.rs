@@ -1,9 +1,13 @@
 //! `tern mqtt pub` and `tern mqtt sub` end to end: the built binary against the in-process
 //! `TestBroker` (and a scripted broker where an answer is needed that it never gives).
 
-use std::io::{BufRead, BufReader, Write};
+mod common;
+
+use common::*;
+
+use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Output};
 use std::sync::mpsc;
 use std::thread;
 use std::time::Duration;
@@ -13,47 +17,6 @@ use tern_mqtt::{QoS, ReasonCode};
 use tern_testkit::broker::{TestBroker, scripted_acks};
 
 const WAIT: Duration = Duration::from_secs(10);
-
-fn tern(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tern"));
-    command
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    command
-}
-
-/// Runs `tern ARGS` to its end with `stdin`.
-fn run(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = tern(args).spawn().expect("run tern");
-    child.stdin.take().unwrap().write_all(stdin).unwrap();
-    wait(child)
-}
-
-/// Waits for `child`, killing it if it takes longer than [`WAIT`] (so a hang fails the test).
-fn wait(child: Child) -> Output {
-    let id = child.id();
-    let (done, finished) = mpsc::channel();
-    let waiter = thread::spawn(move || {
-        let output = child.wait_with_output();
-        let _ = done.send(());
-        output
-    });
-    if finished.recv_timeout(WAIT * 2).is_err() {
-        let _ = Command::new("kill").args(["-9", &id.to_string()]).status();
-        panic!("tern did not exit in time");
-    }
-    waiter.join().unwrap().unwrap()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
 
 /// A running `tern mqtt sub -d …` that has received its SUBACK.
 struct Sub {
