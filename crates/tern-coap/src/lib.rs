@@ -17,6 +17,7 @@
 
 extern crate alloc;
 
+pub mod endpoint;
 pub mod link_format;
 pub mod message;
 pub mod option;

@@ -1,0 +1,542 @@
+//! The client role: requests from the application become exchanges with a token, wait in a
+//! FIFO per peer while NSTART interactions are outstanding (RFC 7252 §4.7), and end with one
+//! event — a response matched by peer and token (and Message ID when piggybacked, §5.3.2), a
+//! reset, or a timeout.
+
+use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use core::net::SocketAddr;
+
+use super::error::{EndpointError, RequestError};
+use super::event::{Event, RequestId};
+use super::message_layer::Owner;
+use super::request::{Request, Response};
+use super::{Endpoint, Instant, encode};
+use crate::message::{Message, MessageType, Token};
+
+/// A token as a map key (`Token` has no order of its own).
+type TokenKey = (u8, [u8; 8]);
+
+fn token_key(token: &Token) -> TokenKey {
+    let mut bytes = [0u8; 8];
+    for (d, s) in bytes.iter_mut().zip(token.as_bytes()) {
+        *d = *s;
+    }
+    (token.len() as u8, bytes)
+}
+
+/// Where an exchange stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Waiting in its peer's queue for an NSTART slot (and a free token).
+    Queued,
+    /// A CON sent and retransmitted by the message layer, not yet acknowledged.
+    AwaitingAck,
+    /// A NON sent, or a CON acknowledged by an empty ACK: the response is awaited until the
+    /// deadline.
+    AwaitingResponse,
+}
+
+/// One request of the client, from `request` to its event.
+///
+/// Block-wise transfers hang off this: a Block2 reassembly keeps the request here to ask for
+/// the next block with the same options, and an observation keeps its token registered
+/// after the first response.
+#[derive(Debug)]
+pub(crate) struct Exchange {
+    peer: SocketAddr,
+    /// `None` for a ping (an empty CON).
+    request: Option<Request>,
+    token: Token,
+    mid: u16,
+    stage: Stage,
+    /// Whether it holds one of its peer's NSTART slots.
+    outstanding: bool,
+    deadline: Option<Instant>,
+    sent_at: Instant,
+}
+
+/// The requests of one peer: how many interactions are outstanding, and the queue behind them.
+#[derive(Debug, Default)]
+struct Peer {
+    outstanding: usize,
+    queue: VecDeque<RequestId>,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct ClientState {
+    next_id: u64,
+    exchanges: BTreeMap<RequestId, Exchange>,
+    /// Exchanges awaiting a response, by peer and token.
+    by_token: BTreeMap<(SocketAddr, TokenKey), RequestId>,
+    /// NON requests awaiting a response, by peer and Message ID, for a Reset to find them
+    /// (CON ones are found through the message layer).
+    non_by_mid: BTreeMap<(SocketAddr, u16), RequestId>,
+    peers: BTreeMap<SocketAddr, Peer>,
+    deadlines: BTreeSet<(Instant, RequestId)>,
+}
+
+impl ClientState {
+    pub(crate) fn next_deadline(&self) -> Option<Instant> {
+        self.deadlines.first().map(|d| d.0)
+    }
+
+    fn pop_due(&mut self, now: Instant) -> Option<RequestId> {
+        let &(at, id) = self.deadlines.first()?;
+        if at > now {
+            return None;
+        }
+        self.deadlines.pop_first();
+        Some(id)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.exchanges.len()
+    }
+
+    fn set_deadline(&mut self, id: RequestId, at: Option<Instant>) {
+        let Some(ex) = self.exchanges.get_mut(&id) else {
+            return;
+        };
+        if let Some(old) = ex.deadline {
+            self.deadlines.remove(&(old, id));
+        }
+        ex.deadline = at;
+        if let Some(at) = at {
+            self.deadlines.insert((at, id));
+        }
+    }
+
+    /// Gives back the peer's NSTART slot held by `id`, if it holds one.
+    fn release(&mut self, id: RequestId) {
+        let Some(ex) = self.exchanges.get_mut(&id) else {
+            return;
+        };
+        if ex.outstanding {
+            ex.outstanding = false;
+            if let Some(p) = self.peers.get_mut(&ex.peer) {
+                p.outstanding = p.outstanding.saturating_sub(1);
+            }
+        }
+    }
+}
+
+impl Endpoint {
+    // ----- commands ------------------------------------------------------------------------
+
+    /// Sends `request` to `peer`, now or, while NSTART interactions with that peer are
+    /// outstanding, after the requests queued before it. It ends with exactly one of
+    /// [`Event::Response`] and [`Event::RequestFailed`], unless cancelled.
+    ///
+    /// ```
+    /// use tern_coap::endpoint::{Endpoint, EndpointConfig, Instant, Request};
+    /// use tern_coap::{Message, MessageType};
+    ///
+    /// let mut endpoint = Endpoint::new(EndpointConfig::default(), 42);
+    /// let peer = "192.0.2.1:5683".parse()?;
+    /// endpoint.request(Instant::ZERO, peer, Request::get("test")?)?;
+    /// let t = endpoint.poll_transmit().unwrap();
+    /// assert_eq!(t.destination, peer);
+    /// let m = Message::decode(t.datagram)?;
+    /// assert_eq!((m.mtype, m.token.len()), (MessageType::Confirmable, 8));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn request(
+        &mut self,
+        now: Instant,
+        peer: SocketAddr,
+        request: Request,
+    ) -> Result<RequestId, EndpointError> {
+        self.advance(now);
+        if !request.method.is_request() {
+            return Err(EndpointError::NotARequest);
+        }
+        self.check_size(
+            usize::from(self.token_length()),
+            &request.options,
+            &request.payload,
+        )?;
+        let id = self.enqueue(peer, Some(request))?;
+        self.run_timers();
+        Ok(id)
+    }
+
+    /// Sends a CoAP ping (an empty CON, RFC 7252 §4.3) to `peer`: [`Event::Pong`] when it
+    /// answers with RST (or ACK), [`Event::RequestFailed`] with [`RequestError::Timeout`]
+    /// when it does not. It queues behind other requests like one.
+    ///
+    /// ```
+    /// use tern_coap::endpoint::{Endpoint, EndpointConfig, Instant};
+    /// use tern_coap::Message;
+    ///
+    /// let mut endpoint = Endpoint::new(EndpointConfig::default(), 1);
+    /// endpoint.ping(Instant::ZERO, "192.0.2.1:5683".parse()?)?;
+    /// let t = endpoint.poll_transmit().unwrap();
+    /// assert_eq!(t.datagram.len(), 4); // header only
+    /// assert!(Message::decode(t.datagram)?.code.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn ping(&mut self, now: Instant, peer: SocketAddr) -> Result<RequestId, EndpointError> {
+        self.advance(now);
+        let id = self.enqueue(peer, None)?;
+        self.run_timers();
+        Ok(id)
+    }
+
+    /// Forgets a request: no event will come for it. A CON is no longer retransmitted, and a
+    /// late response to it is answered with RST, as to any unknown token (RFC 7252 §5.3.2).
+    /// Unknown ids are ignored.
+    ///
+    /// ```
+    /// use tern_coap::endpoint::{Endpoint, EndpointConfig, Instant, Request};
+    ///
+    /// let mut endpoint = Endpoint::new(EndpointConfig::default(), 1);
+    /// let id = endpoint.request(Instant::ZERO, "192.0.2.1:5683".parse()?, Request::get("a")?)?;
+    /// endpoint.cancel(Instant::ZERO, id);
+    /// assert_eq!(endpoint.requests_len(), 0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn cancel(&mut self, now: Instant, id: RequestId) {
+        self.advance(now);
+        self.finish(id);
+        self.run_timers();
+    }
+
+    // ----- the exchange's life -------------------------------------------------------------
+
+    fn token_length(&self) -> u8 {
+        self.config.token_length.min(8)
+    }
+
+    fn enqueue(
+        &mut self,
+        peer: SocketAddr,
+        request: Option<Request>,
+    ) -> Result<RequestId, EndpointError> {
+        if self.client.exchanges.len() >= self.config.max_requests {
+            return Err(EndpointError::TooManyRequests);
+        }
+        let id = RequestId(self.client.next_id);
+        self.client.next_id += 1;
+        self.client.exchanges.insert(
+            id,
+            Exchange {
+                peer,
+                request,
+                token: Token::EMPTY,
+                mid: 0,
+                stage: Stage::Queued,
+                outstanding: false,
+                deadline: None,
+                sent_at: self.now,
+            },
+        );
+        self.client
+            .peers
+            .entry(peer)
+            .or_default()
+            .queue
+            .push_back(id);
+        self.start_queued(peer);
+        Ok(id)
+    }
+
+    /// A token not in use with `peer`, or `None` if the draws keep meeting used ones (then the
+    /// request waits for an exchange to end).
+    fn draw_token(&mut self, peer: SocketAddr) -> Option<Token> {
+        let len = usize::from(self.token_length());
+        for _ in 0..16 {
+            let mut bytes = [0u8; 8];
+            let bytes = bytes.get_mut(..len)?;
+            self.rng.fill(bytes);
+            let token = Token::new(bytes)?;
+            if !self
+                .client
+                .by_token
+                .contains_key(&(peer, token_key(&token)))
+            {
+                return Some(token);
+            }
+            if len == 0 {
+                break;
+            }
+        }
+        None
+    }
+
+    /// Sends queued requests to `peer` while it has fewer than NSTART outstanding.
+    pub(crate) fn start_queued(&mut self, peer: SocketAddr) {
+        let nstart = self.config.transmission.nstart.max(1);
+        loop {
+            let Some(p) = self.client.peers.get(&peer) else {
+                return;
+            };
+            if p.outstanding >= nstart {
+                return;
+            }
+            let Some(&id) = p.queue.front() else {
+                // Nothing queued and nothing outstanding: forget the peer.
+                if p.outstanding == 0 {
+                    self.client.peers.remove(&peer);
+                }
+                return;
+            };
+            let is_ping = self
+                .client
+                .exchanges
+                .get(&id)
+                .is_none_or(|ex| ex.request.is_none());
+            let token = if is_ping {
+                Token::EMPTY
+            } else {
+                match self.draw_token(peer) {
+                    Some(t) => t,
+                    None => return,
+                }
+            };
+            if let Some(p) = self.client.peers.get_mut(&peer) {
+                p.queue.pop_front();
+            }
+            let Some(mid) = self.ml.allocate_mid(self.now) else {
+                self.fail(id, RequestError::MessageIdsExhausted);
+                continue;
+            };
+            self.send_request(id, token, mid);
+        }
+    }
+
+    fn send_request(&mut self, id: RequestId, token: Token, mid: u16) {
+        let now = self.now;
+        let Some(ex) = self.client.exchanges.get_mut(&id) else {
+            return;
+        };
+        let message = match &ex.request {
+            Some(r) => Message {
+                mtype: if r.confirmable {
+                    MessageType::Confirmable
+                } else {
+                    MessageType::NonConfirmable
+                },
+                code: r.method,
+                message_id: mid,
+                token,
+                options: r.options.clone(),
+                payload: r.payload.clone(),
+            },
+            None => Message::empty(MessageType::Confirmable, mid),
+        };
+        let confirmable = message.mtype == MessageType::Confirmable;
+        ex.token = token;
+        ex.mid = mid;
+        ex.sent_at = now;
+        ex.outstanding = true;
+        ex.stage = if confirmable {
+            Stage::AwaitingAck
+        } else {
+            Stage::AwaitingResponse
+        };
+        let peer = ex.peer;
+        let is_ping = ex.request.is_none();
+        if let Some(p) = self.client.peers.get_mut(&peer) {
+            p.outstanding += 1;
+        }
+        if !is_ping {
+            self.client.by_token.insert((peer, token_key(&token)), id);
+        }
+        let Some(datagram) = encode(&message) else {
+            self.fail(id, RequestError::Timeout);
+            return;
+        };
+        if confirmable {
+            self.ml
+                .send_confirmable(now, &mut self.rng, peer, mid, datagram, Owner::Request(id));
+        } else {
+            self.ml.send(peer, datagram);
+            self.client.non_by_mid.insert((peer, mid), id);
+            let wait = self.config.transmission.max_transmit_wait();
+            self.client.set_deadline(id, Some(now + wait));
+        }
+    }
+
+    /// Ends an exchange without an event: forgets its token and Message ID, stops its
+    /// retransmission, frees its slot and lets the next queued request go.
+    pub(crate) fn finish(&mut self, id: RequestId) -> Option<Exchange> {
+        self.client.set_deadline(id, None);
+        self.client.release(id);
+        let ex = self.client.exchanges.remove(&id)?;
+        match ex.stage {
+            Stage::Queued => {
+                if let Some(p) = self.client.peers.get_mut(&ex.peer) {
+                    p.queue.retain(|q| *q != id);
+                }
+            }
+            Stage::AwaitingAck | Stage::AwaitingResponse => {
+                if ex.request.is_some() {
+                    self.client
+                        .by_token
+                        .remove(&(ex.peer, token_key(&ex.token)));
+                }
+                self.client.non_by_mid.remove(&(ex.peer, ex.mid));
+                if ex.stage == Stage::AwaitingAck {
+                    self.ml.stop(ex.peer, ex.mid);
+                }
+            }
+        }
+        self.start_queued(ex.peer);
+        Some(ex)
+    }
+
+    fn fail(&mut self, id: RequestId, error: RequestError) {
+        if self.finish(id).is_some() {
+            self.events.push_back(Event::RequestFailed { id, error });
+        }
+    }
+
+    fn complete(&mut self, id: RequestId, message: Message) {
+        if self.finish(id).is_some() {
+            let response = Response {
+                code: message.code,
+                options: message.options,
+                payload: message.payload,
+            };
+            self.events.push_back(Event::Response { id, response });
+        }
+    }
+
+    fn pong(&mut self, id: RequestId) {
+        if self.finish(id).is_some() {
+            self.events.push_back(Event::Pong { id });
+        }
+    }
+
+    fn is_ping(&self, id: RequestId) -> bool {
+        self.client
+            .exchanges
+            .get(&id)
+            .is_some_and(|ex| ex.request.is_none())
+    }
+
+    // ----- inputs, routed here by the endpoint ---------------------------------------------
+
+    /// An empty ACK for our CON `id`: the request arrived; a separate response follows
+    /// (RFC 7252 §5.2.2). The interaction is no longer outstanding (§4.7).
+    pub(crate) fn client_empty_ack(&mut self, id: RequestId) {
+        if self.is_ping(id) {
+            self.pong(id);
+            return;
+        }
+        let lifetime = self.config.transmission.exchange_lifetime();
+        let Some(ex) = self.client.exchanges.get_mut(&id) else {
+            return;
+        };
+        if ex.stage != Stage::AwaitingAck {
+            return;
+        }
+        ex.stage = Stage::AwaitingResponse;
+        let (peer, deadline) = (ex.peer, ex.sent_at + lifetime);
+        self.client.release(id);
+        self.client.set_deadline(id, Some(deadline));
+        self.start_queued(peer);
+    }
+
+    /// An ACK carrying a response, matched to our CON `id` by peer and Message ID. The token
+    /// must match too (RFC 7252 §5.3.2); if not, the ACK is rejected (ignored, §4.2).
+    pub(crate) fn client_piggybacked(&mut self, id: RequestId, message: Message) {
+        if self.is_ping(id) {
+            self.pong(id);
+            return;
+        }
+        let Some(ex) = self.client.exchanges.get(&id) else {
+            return;
+        };
+        if ex.token != message.token {
+            return;
+        }
+        match message.options.first_unrecognized_critical() {
+            Some(option) => self.fail(id, RequestError::UnrecognizedOption(option)),
+            None => self.complete(id, message),
+        }
+    }
+
+    /// A Reset for our message `id` (RFC 7252 §4.2, §4.3).
+    pub(crate) fn client_reset(&mut self, id: RequestId) {
+        if self.is_ping(id) {
+            self.pong(id);
+        } else {
+            self.fail(id, RequestError::Reset);
+        }
+    }
+
+    /// A Reset whose Message ID is that of one of our NON requests.
+    pub(crate) fn client_reset_non(&mut self, peer: SocketAddr, mid: u16) -> bool {
+        match self.client.non_by_mid.get(&(peer, mid)) {
+            Some(&id) => {
+                self.fail(id, RequestError::Reset);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Our CON `id` was never acknowledged.
+    pub(crate) fn client_gave_up(&mut self, id: RequestId) {
+        self.fail(id, RequestError::Timeout);
+    }
+
+    /// A response in a CON or NON of its own (a separate response, RFC 7252 §5.2.2, or the
+    /// answer to a NON request, §5.2.3), not seen before. Matched by peer and token; a CON is
+    /// acknowledged with an empty ACK, which also stands for later duplicates. Arriving before
+    /// the ACK of our CON request, it shows the request arrived and stops its retransmission.
+    /// One that matches nothing is rejected with RST (§5.3.2, §4.2, §4.3).
+    pub(crate) fn client_separate(&mut self, peer: SocketAddr, message: Message) {
+        let confirmable = message.mtype == MessageType::Confirmable;
+        let mid = message.message_id;
+        let found = self
+            .client
+            .by_token
+            .get(&(peer, token_key(&message.token)))
+            .copied();
+        let Some(id) = found else {
+            self.reset(peer, mid);
+            return;
+        };
+        if let Some(option) = message.options.first_unrecognized_critical() {
+            self.reset(peer, mid);
+            self.fail(id, RequestError::UnrecognizedOption(option));
+            return;
+        }
+        self.ml.remember(self.now, peer, mid, confirmable);
+        if confirmable {
+            if let Some(ack) = encode(&Message::empty(MessageType::Acknowledgement, mid)) {
+                self.ml.reply(peer, mid, ack);
+            }
+        }
+        self.complete(id, message);
+    }
+
+    /// Runs a client deadline due at `now`, if any: no response to a NON request within
+    /// MAX_TRANSMIT_WAIT, or no separate response within EXCHANGE_LIFETIME of the
+    /// acknowledged request. Whether one ran.
+    pub(crate) fn client_timers(&mut self, now: Instant) -> bool {
+        let Some(id) = self.client.pop_due(now) else {
+            return false;
+        };
+        let Some(ex) = self.client.exchanges.get_mut(&id) else {
+            return true;
+        };
+        ex.deadline = None;
+        let error = if ex.request.as_ref().is_some_and(|r| r.confirmable) {
+            RequestError::ResponseTimeout
+        } else {
+            RequestError::Timeout
+        };
+        self.fail(id, error);
+        true
+    }
+
+    /// Sends RST for `mid` (not remembered: an RST costs no state to send again).
+    pub(crate) fn reset(&mut self, peer: SocketAddr, mid: u16) {
+        if let Some(rst) = encode(&Message::empty(MessageType::Reset, mid)) {
+            self.ml.send(peer, rst);
+        }
+    }
+}

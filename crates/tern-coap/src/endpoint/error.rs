@@ -1,0 +1,119 @@
+//! Errors, split by blame: [`EndpointError`] is a command the endpoint cannot carry out (the
+//! caller's mistake or a local limit), returned at once; [`RequestError`] is how an exchange
+//! with a peer ended without a response, reported later as an event.
+
+use core::fmt;
+
+use crate::option::OptionNumber;
+
+/// A command the endpoint refuses (the caller's mistake or a local limit). Nothing was sent.
+///
+/// ```
+/// use tern_coap::endpoint::{Endpoint, EndpointConfig, EndpointError, Instant, Request};
+/// use tern_coap::Code;
+///
+/// let mut endpoint = Endpoint::new(EndpointConfig::default(), 1);
+/// let peer = "192.0.2.1:5683".parse()?;
+/// let not_a_method = Request::new(Code::CONTENT);
+/// assert_eq!(endpoint.request(Instant::ZERO, peer, not_a_method), Err(EndpointError::NotARequest));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum EndpointError {
+    /// `request` with a code that is not a method (0.01–0.31).
+    NotARequest,
+    /// `respond` with a code that is not a response (2.00–5.31).
+    NotAResponse,
+    /// The message would be larger than [`EndpointConfig::max_message_size`](super::EndpointConfig::max_message_size).
+    MessageTooLarge {
+        /// The encoded size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// [`EndpointConfig::max_requests`](super::EndpointConfig::max_requests) requests are
+    /// already queued or awaiting responses.
+    TooManyRequests,
+    /// `respond` to a request that is unknown, already answered, or expired (after
+    /// EXCHANGE_LIFETIME without an answer).
+    UnknownRequest,
+    /// 65,536 Message IDs were used within EXCHANGE_LIFETIME, so any further one could be
+    /// taken for a duplicate (RFC 7252 §4.4); try again later.
+    MessageIdsExhausted,
+}
+
+impl fmt::Display for EndpointError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EndpointError::NotARequest => f.write_str("a request needs a method code (0.01-0.31)"),
+            EndpointError::NotAResponse => {
+                f.write_str("a response needs a response code (2.00-5.31)")
+            }
+            EndpointError::MessageTooLarge { size, max } => {
+                write!(
+                    f,
+                    "the message would take {size} bytes, more than the {max} allowed"
+                )
+            }
+            EndpointError::TooManyRequests => {
+                f.write_str("too many requests are queued or awaiting responses")
+            }
+            EndpointError::UnknownRequest => {
+                f.write_str("no request awaits an answer under that id")
+            }
+            EndpointError::MessageIdsExhausted => {
+                f.write_str("every Message ID was used within EXCHANGE_LIFETIME (RFC 7252 §4.4)")
+            }
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for EndpointError {}
+
+/// Why an exchange ended without a response (in [`Event::RequestFailed`](super::Event::RequestFailed)
+/// and [`Event::ResponseFailed`](super::Event::ResponseFailed)).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum RequestError {
+    /// A Confirmable message was neither acknowledged nor reset within MAX_TRANSMIT_WAIT
+    /// (RFC 7252 §4.2), or a Non-confirmable request got no response within
+    /// MAX_TRANSMIT_WAIT.
+    Timeout,
+    /// The request was acknowledged, but no separate response arrived within
+    /// EXCHANGE_LIFETIME of sending it (RFC 7252 §5.2.2).
+    ResponseTimeout,
+    /// The peer answered with a Reset message (RFC 7252 §4.2, §4.3).
+    Reset,
+    /// The response carried a critical option this endpoint does not recognize, so it was
+    /// rejected (RFC 7252 §5.4.1).
+    UnrecognizedOption(OptionNumber),
+    /// No Message ID could be used when the request left the queue (see
+    /// [`EndpointError::MessageIdsExhausted`]).
+    MessageIdsExhausted,
+}
+
+impl fmt::Display for RequestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RequestError::Timeout => {
+                f.write_str("no acknowledgement or response within MAX_TRANSMIT_WAIT")
+            }
+            RequestError::ResponseTimeout => {
+                f.write_str("acknowledged, but no separate response within EXCHANGE_LIFETIME")
+            }
+            RequestError::Reset => f.write_str("the peer reset the exchange"),
+            RequestError::UnrecognizedOption(n) => write!(
+                f,
+                "the response carried the unrecognized critical option {n} (RFC 7252 §5.4.1)"
+            ),
+            RequestError::MessageIdsExhausted => {
+                f.write_str("every Message ID was used within EXCHANGE_LIFETIME (RFC 7252 §4.4)")
+            }
+        }
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for RequestError {}
