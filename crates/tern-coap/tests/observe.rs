@@ -357,7 +357,7 @@ fn td_coap_obs_05_timed_out_con_notification_removes_the_observer() {
     o.register(t(0), key(1, b"a"), "/obs", None).unwrap();
     let n = only(o.notify(t(1), &"/obs", Code::CONTENT, None, true));
     assert!(n.confirmable && o.get(&key(1, b"a")).unwrap().in_flight());
-    assert!(o.handle_timeout(&key(1, b"a")).is_some());
+    assert!(o.handle_notification_timeout(&key(1, b"a")).is_some());
     assert!(o.is_empty());
 }
 

@@ -384,7 +384,7 @@ struct ResourceState {
 /// | the same answered otherwise, a GET with Observe = 1 | [`Observers::deregister`] |
 /// | the resource changed (or was deleted: a 4.04) | [`Observers::notify`], one message per [`Notification`] |
 /// | a CON notification acknowledged | [`Observers::handle_ack`] |
-/// | an RST to a notification, a CON notification timed out | [`Observers::handle_reset`], [`Observers::handle_timeout`] |
+/// | an RST to a notification, a CON notification timed out | [`Observers::handle_reset`], [`Observers::handle_notification_timeout`] |
 ///
 /// ```
 /// use tern_coap::endpoint::Instant;
@@ -526,7 +526,7 @@ impl<R: Ord + Clone> Observers<R> {
 
     /// A CON notification was not acknowledged after all its retransmissions: the client is
     /// gone (RFC 7641 §4.5, TD_COAP_OBS_05). Removes it.
-    pub fn handle_timeout(&mut self, key: &ObserverKey) -> Option<Observer<R>> {
+    pub fn handle_notification_timeout(&mut self, key: &ObserverKey) -> Option<Observer<R>> {
         self.deregister(key)
     }
 
