@@ -1,0 +1,220 @@
+//! Property test of the endpoint under a faulty network: random requests (CON and NON,
+//! answered at once or late enough for a separate response) from two clients to one server,
+//! through random loss, duplication and reordering.
+//!
+//! - Every request reaches the server application at most once, and every request gets
+//!   exactly one outcome at its client (a response or a failure, never two).
+//! - A response is the answer to its own request (the server echoes a unique payload).
+//! - When the faults stop early enough for the retransmissions to get through, every
+//!   Confirmable request reaches the application exactly once and is answered.
+//! - Throughout (checked by the simulation): every datagram decodes, no deadline is left in
+//!   the past, and the run ends.
+
+mod sim;
+
+use std::collections::BTreeMap;
+
+use core::time::Duration;
+
+use proptest::prelude::*;
+use sim::{NetConfig, Sim};
+use tern_coap::Code;
+use tern_coap::endpoint::{EndpointConfig, Event, Instant, Request, RequestId, Response};
+
+#[derive(Debug, Clone)]
+struct Req {
+    client: usize,
+    confirmable: bool,
+    /// When the client makes the request, in ms from the start.
+    at_ms: u64,
+    /// How long the server application takes: over the piggyback delay (1 s) it answers in a
+    /// separate response.
+    answer_ms: u64,
+}
+
+fn req() -> impl Strategy<Value = Req> {
+    (
+        0usize..2,
+        prop::bool::weighted(0.75),
+        0u64..8_000,
+        prop_oneof![0u64..500, 1_000u64..4_000],
+    )
+        .prop_map(|(client, confirmable, at_ms, answer_ms)| Req {
+            client,
+            confirmable,
+            at_ms,
+            answer_ms,
+        })
+}
+
+#[derive(Debug, Clone)]
+struct Scenario {
+    seed: u64,
+    loss_permille: u32,
+    dup_permille: u32,
+    max_delay_ms: u64,
+    /// Faults stop at this time (ms from the start).
+    faults_for_ms: u64,
+    nstart: usize,
+    token_length: u8,
+    requests: Vec<Req>,
+}
+
+fn scenario(max_faults_ms: u64) -> impl Strategy<Value = Scenario> {
+    (
+        any::<u64>(),
+        0u32..500,
+        0u32..300,
+        1u64..2_000,
+        0..max_faults_ms,
+        1usize..4,
+        1u8..=8,
+        prop::collection::vec(req(), 1..16),
+    )
+        .prop_map(
+            |(seed, loss, dup, max_delay_ms, faults_for_ms, nstart, token_length, mut requests)| {
+                requests.sort_by_key(|r| r.at_ms);
+                Scenario {
+                    seed,
+                    loss_permille: loss,
+                    dup_permille: dup,
+                    max_delay_ms,
+                    faults_for_ms,
+                    nstart,
+                    token_length,
+                    requests,
+                }
+            },
+        )
+}
+
+struct Outcome {
+    /// Per request (by index): how often the server application saw it.
+    delivered: Vec<usize>,
+    /// Per request: the client's outcome events.
+    outcomes: Vec<Vec<Event>>,
+}
+
+fn run(s: &Scenario) -> Outcome {
+    let start = Instant::from_millis(1_000);
+    let net = NetConfig {
+        loss_permille: s.loss_permille,
+        dup_permille: s.dup_permille,
+        min_delay: Duration::from_millis(1),
+        max_delay: Duration::from_millis(s.max_delay_ms),
+        faults_until: Some(start + Duration::from_millis(s.faults_for_ms)),
+    };
+    let mut sim = Sim::new(s.seed, net);
+    let mut config = EndpointConfig {
+        token_length: s.token_length,
+        ..EndpointConfig::default()
+    };
+    config.transmission.nstart = s.nstart;
+    let clients = [
+        sim.add("192.0.2.1:5683", config.clone(), s.seed ^ 1),
+        sim.add("192.0.2.2:5683", config.clone(), s.seed ^ 2),
+    ];
+    let server = sim.add("192.0.2.3:5683", config, s.seed ^ 3);
+    // The server answers after the delay the request's payload names, echoing the payload.
+    sim.set_responder(
+        server,
+        Box::new(|_, request: &Request| {
+            let text = std::str::from_utf8(&request.payload).ok()?;
+            let answer_ms: u64 = text.split(':').nth(1)?.parse().ok()?;
+            Some((
+                Duration::from_millis(answer_ms),
+                Response::new(Code::CONTENT).with_payload(request.payload.clone()),
+            ))
+        }),
+    );
+    let mut ids: BTreeMap<(usize, RequestId), usize> = BTreeMap::new();
+    let mut payloads = Vec::new();
+    for (i, r) in s.requests.iter().enumerate() {
+        sim.drive_until(start + Duration::from_millis(r.at_ms), 100_000);
+        let payload = format!("{i}:{}", r.answer_ms);
+        let mut request = Request::post("echo", payload.clone()).unwrap();
+        request.confirmable = r.confirmable;
+        let id = sim.request(clients[r.client], server, request);
+        ids.insert((r.client, id), i);
+        payloads.push(payload);
+    }
+    sim.drive_bounded(200_000);
+    assert_eq!(
+        sim.respond_errors, 0,
+        "the application answered each request it got"
+    );
+
+    let mut delivered = vec![0; s.requests.len()];
+    for event in sim.events(server) {
+        if let Event::Request { request, .. } = event {
+            let text = std::str::from_utf8(&request.payload).unwrap().to_owned();
+            let i = payloads
+                .iter()
+                .position(|p| *p == text)
+                .expect("a known request");
+            delivered[i] += 1;
+        }
+    }
+    let mut outcomes = vec![Vec::new(); s.requests.len()];
+    for (c, &node) in clients.iter().enumerate() {
+        for event in sim.events(node) {
+            let id = match &event {
+                Event::Response { id, .. } | Event::RequestFailed { id, .. } => *id,
+                other => panic!("unexpected client event {other:?}"),
+            };
+            let i = ids[&(c, id)];
+            if let Event::Response { response, .. } = &event {
+                assert_eq!(
+                    response.payload, payloads[i],
+                    "the response to another request"
+                );
+            }
+            outcomes[i].push(event);
+        }
+    }
+    for &node in clients.iter().chain([&server]) {
+        assert_eq!(sim.endpoint(node).requests_len(), 0);
+        assert_eq!(sim.endpoint(node).pending_len(), 0);
+        assert_eq!(sim.endpoint(node).in_flight_len(), 0);
+        assert_eq!(sim.endpoint(node).poll_timeout(), None);
+    }
+    Outcome {
+        delivered,
+        outcomes,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, .. ProptestConfig::default() })]
+
+    #[test]
+    fn every_request_is_processed_at_most_once_and_completes_exactly_once(s in scenario(120_000)) {
+        let o = run(&s);
+        for (i, r) in s.requests.iter().enumerate() {
+            prop_assert!(o.delivered[i] <= 1, "request {i} processed {} times", o.delivered[i]);
+            prop_assert_eq!(o.outcomes[i].len(), 1, "request {} outcomes: {:?}", i, o.outcomes[i]);
+            if matches!(o.outcomes[i][0], Event::Response { .. }) {
+                prop_assert_eq!(o.delivered[i], 1, "answered, so processed");
+            }
+            let _ = r;
+        }
+    }
+
+    #[test]
+    fn when_the_network_recovers_every_confirmable_request_is_processed_and_answered_once(
+        s in scenario(10_000)
+    ) {
+        let o = run(&s);
+        for (i, r) in s.requests.iter().enumerate() {
+            prop_assert!(o.delivered[i] <= 1);
+            prop_assert_eq!(o.outcomes[i].len(), 1);
+            if r.confirmable {
+                prop_assert_eq!(o.delivered[i], 1, "request {} never processed", i);
+                prop_assert!(
+                    matches!(o.outcomes[i][0], Event::Response { .. }),
+                    "request {} ended with {:?}", i, o.outcomes[i][0]
+                );
+            }
+        }
+    }
+}
