@@ -1224,3 +1224,32 @@ fn the_simulation_moves_time_only_forward_and_ends_quiescent() {
     let times: Vec<Instant> = sim.wire.iter().map(|w| w.at).collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]));
 }
+
+// ----- fuzz regressions ------------------------------------------------------------------------
+
+/// coap_client and coap_server found it: a command refused with an error (here `respond` to
+/// an unknown request, `request` with a non-method) took the new time but returned before
+/// running what was due, leaving `poll_timeout` in the past.
+#[test]
+fn a_refused_command_leaves_no_deadline_in_the_past() {
+    let commands: [fn(&mut Endpoint, Instant); 4] = [
+        |ep, now| {
+            let _ = ep.respond(now, IncomingId(99), Response::new(Code::CONTENT));
+        },
+        |ep, now| {
+            let _ = ep.request(now, peer(), Request::new(Code::EMPTY));
+        },
+        |ep, now| {
+            let _ = ep.request(now, peer(), Request::post("a", vec![0u8; 2_000]).unwrap());
+        },
+        |ep, now| ep.cancel(now, RequestId(12345)),
+    ];
+    for command in commands {
+        let mut ep = endpoint();
+        client_get(&mut ep, t(0), peer());
+        let later = t(30_000);
+        assert!(ep.poll_timeout().unwrap() < later);
+        command(&mut ep, later);
+        assert!(ep.poll_timeout().is_none_or(|d| d > later));
+    }
+}

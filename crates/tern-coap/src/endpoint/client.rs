@@ -146,7 +146,7 @@ impl Endpoint {
         peer: SocketAddr,
         request: Request,
     ) -> Result<RequestId, EndpointError> {
-        self.advance(now);
+        self.enter(now);
         if !request.method.is_request() {
             return Err(EndpointError::NotARequest);
         }
@@ -176,7 +176,7 @@ impl Endpoint {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn ping(&mut self, now: Instant, peer: SocketAddr) -> Result<RequestId, EndpointError> {
-        self.advance(now);
+        self.enter(now);
         let id = self.enqueue(peer, None)?;
         self.run_timers();
         Ok(id)
@@ -196,7 +196,7 @@ impl Endpoint {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn cancel(&mut self, now: Instant, id: RequestId) {
-        self.advance(now);
+        self.enter(now);
         self.finish(id);
         self.run_timers();
     }

@@ -288,6 +288,13 @@ impl Endpoint {
         self.now = self.now.max(now);
     }
 
+    /// The start of every command: the time moves on and what was due runs first, so that
+    /// a command refused with an error leaves no deadline in the past either.
+    fn enter(&mut self, now: Instant) {
+        self.advance(now);
+        self.run_timers();
+    }
+
     /// Runs everything due at `self.now`, so that afterwards every deadline is later.
     fn run_timers(&mut self) {
         let now = self.now;

@@ -112,7 +112,7 @@ impl Endpoint {
         id: IncomingId,
         response: Response,
     ) -> Result<(), EndpointError> {
-        self.advance(now);
+        self.enter(now);
         if !response.code.is_response() {
             return Err(EndpointError::NotAResponse);
         }
