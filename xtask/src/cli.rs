@@ -25,6 +25,12 @@ Commands:
                               missing) and runs every scenario against it, 3.1.1 and 5.0, with
                               mosquitto_pub/mosquitto_sub on the other side. FILTERs run only the
                               scenarios whose name contains one of them. Fails if any scenario fails.
+  interop coap [FILTER...]    The same for CoAP over UDP on 127.0.0.1 and ::1: builds the tern CLI
+                              and runs `tern coap` (client and serve) against libcoap's
+                              coap-client-notls/coap-server-notls and aiocoap (scripts in
+                              interop/coap/), after controls that run the peers against each
+                              other. Installs libcoap3-bin with apt-get and aiocoap (pinned) with
+                              pip into a virtualenv under target/interop/coap when missing.
   help                        Show this text.
 ";
 
@@ -65,6 +71,8 @@ pub(crate) struct InteropArgs {
 pub(crate) enum InteropSuite {
     /// tern's MQTT client against mosquitto.
     Mqtt,
+    /// tern's CoAP client and server against libcoap and aiocoap.
+    Coap,
 }
 
 /// Parses the arguments after `cargo xtask` (without the program name).
@@ -115,7 +123,12 @@ fn parse_interop(args: &[String]) -> Result<InteropArgs, String> {
     };
     let suite = match suite.as_str() {
         "mqtt" => InteropSuite::Mqtt,
-        other => return Err(format!("unknown interop suite `{other}` (there is: mqtt)")),
+        "coap" => InteropSuite::Coap,
+        other => {
+            return Err(format!(
+                "unknown interop suite `{other}` (there are: mqtt, coap)"
+            ));
+        }
     };
     if let Some(option) = filters.iter().find(|f| f.starts_with('-')) {
         return Err(format!("unknown option `{option}` for `interop`"));
@@ -233,8 +246,16 @@ mod tests {
                 filters: args(&["TLS", "will"]),
             }))
         );
+        assert_eq!(
+            parse(&args(&["interop", "coap", "libcoap"])),
+            Ok(Command::Interop(InteropArgs {
+                suite: InteropSuite::Coap,
+                filters: args(&["libcoap"]),
+            }))
+        );
         assert!(parse(&args(&["interop"])).is_err());
-        assert!(parse(&args(&["interop", "coap"])).is_err());
+        assert!(parse(&args(&["interop", "http"])).is_err());
+        assert!(parse(&args(&["interop", "coap", "-v"])).is_err());
         assert!(parse(&args(&["interop", "mqtt", "--fast"])).is_err());
     }
 

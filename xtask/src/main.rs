@@ -6,6 +6,7 @@
 //! - `cargo xtask fuzz [--seconds N] [TARGET...]`: time-boxed cargo-fuzz runs with a summary.
 //! - `cargo xtask bench [ARGS...]`: the tern-bench binary, in release mode.
 //! - `cargo xtask interop mqtt [FILTER...]`: the tern CLI and examples against a mosquitto broker.
+//! - `cargo xtask interop coap [FILTER...]`: `tern coap` against libcoap and aiocoap.
 //!
 //! It has no dependencies on purpose: it is compiled at the start of every CI run.
 //!

@@ -4,6 +4,8 @@
 //!
 //! - `mqtt` (`mqtt.rs`): the `tern` CLI and the adapter examples against a mosquitto broker of
 //!   our own (`broker.rs`), with mosquitto's clients on the other end.
+//! - `coap` (`coap/`): `tern coap` as client and server against libcoap's and aiocoap's
+//!   servers and clients (peer scripts in `interop/coap/` at the repository root).
 //!
 //! Scenarios run one after another and each child process has a deadline, so a suite can fail
 //! but never hang. A scenario whose binary is missing or rejects a flag fails: nothing is
@@ -12,6 +14,7 @@
 pub(crate) mod broker;
 mod certs;
 mod child;
+mod coap;
 mod json;
 mod mqtt;
 mod report;
@@ -24,6 +27,7 @@ use crate::cli::{InteropArgs, InteropSuite};
 pub(crate) fn run(root: &Path, args: &InteropArgs) -> Result<(), String> {
     match args.suite {
         InteropSuite::Mqtt => mqtt::run(root, &args.filters),
+        InteropSuite::Coap => coap::run(root, &args.filters),
     }
 }
 
