@@ -182,9 +182,10 @@ impl Endpoint {
         Ok(id)
     }
 
-    /// Forgets a request: no event will come for it. A CON is no longer retransmitted, and a
-    /// late response to it is answered with RST, as to any unknown token (RFC 7252 §5.3.2).
-    /// Unknown ids are ignored.
+    /// Forgets a request: no event will come for it, unless it had already ended by `now`
+    /// (what was due runs first, as in every command). A CON is no longer retransmitted, and
+    /// a late response to it is answered with RST, as to any unknown token (RFC 7252
+    /// §5.3.2). Unknown ids are ignored.
     ///
     /// ```
     /// use tern_coap::endpoint::{Endpoint, EndpointConfig, Instant, Request};

@@ -232,7 +232,9 @@ impl Endpoint {
     /// ```
     pub fn handle_datagram(&mut self, now: Instant, peer: SocketAddr, datagram: Bytes) {
         self.advance(now);
-        // Before the timers: a reply that arrives as its message is given up on still counts.
+        // Expired duplicate entries go first, so a message after its lifetime is new; the
+        // other timers run after it, so a reply arriving as its message is given up on counts.
+        self.ml.expire_dedup(self.now);
         let header = datagram.get(..4).and_then(|h| <[u8; 4]>::try_from(h).ok());
         match Message::decode(datagram) {
             Ok(message) => self.dispatch(peer, message),
