@@ -57,6 +57,7 @@
 )]
 
 mod client;
+pub mod coap;
 mod driver;
 mod messages;
 mod transport;

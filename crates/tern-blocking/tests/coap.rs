@@ -1,0 +1,395 @@
+//! tern-blocking's CoAP client against scripted peers: a raw UDP socket in a test thread that
+//! decodes what arrives and answers as a test needs (piggybacked, separate, reset, silence).
+
+use std::net::{SocketAddr, UdpSocket};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use bytes::{Bytes, BytesMut};
+use tern_blocking::coap::{CoapClient, Code, Config, Direction, EndpointConfig, Error, Request};
+use tern_coap::endpoint::TransmissionParameters;
+use tern_coap::value::ContentFormat;
+use tern_coap::{Message, MessageType};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A peer on a loopback port of `ip`, running `script` on its socket in a thread.
+fn peer(
+    ip: &str,
+    script: impl FnOnce(&UdpSocket) + Send + 'static,
+) -> (SocketAddr, JoinHandle<()>) {
+    let socket = UdpSocket::bind((ip, 0)).expect("bind the peer");
+    socket.set_read_timeout(Some(WAIT)).unwrap();
+    let addr = socket.local_addr().unwrap();
+    (addr, thread::spawn(move || script(&socket)))
+}
+
+fn receive(socket: &UdpSocket) -> (Message, SocketAddr) {
+    let mut buf = [0u8; 2048];
+    let (n, from) = socket.recv_from(&mut buf).expect("a datagram in time");
+    let message = Message::decode(Bytes::copy_from_slice(&buf[..n])).expect("valid CoAP");
+    (message, from)
+}
+
+fn send(socket: &UdpSocket, to: SocketAddr, message: &Message) {
+    let mut buf = BytesMut::new();
+    message.encode(&mut buf).unwrap();
+    socket.send_to(&buf, to).unwrap();
+}
+
+/// The response to `request` in message `mtype` with Message ID `mid`.
+fn answer(request: &Message, mtype: MessageType, mid: u16, code: Code, payload: &str) -> Message {
+    Message {
+        mtype,
+        code,
+        message_id: mid,
+        token: request.token,
+        options: Default::default(),
+        payload: Bytes::copy_from_slice(payload.as_bytes()),
+    }
+}
+
+/// A server that answers every request piggybacked with 2.05 and the request's path.
+fn echo_path_once(ip: &str) -> (SocketAddr, JoinHandle<()>) {
+    peer(ip, |s| {
+        let (request, from) = receive(s);
+        let path: Vec<&str> = request.options.uri_path().unwrap().collect();
+        let reply = answer(
+            &request,
+            MessageType::Acknowledgement,
+            request.message_id,
+            Code::CONTENT,
+            &path.join("/"),
+        );
+        send(s, from, &reply);
+    })
+}
+
+/// Fast retransmissions, so that a test of a silent peer takes a fraction of a second.
+fn impatient() -> Config {
+    Config::new().endpoint(EndpointConfig {
+        transmission: TransmissionParameters {
+            ack_timeout: Duration::from_millis(50),
+            max_retransmit: 1,
+            ..TransmissionParameters::default()
+        },
+        ..EndpointConfig::default()
+    })
+}
+
+#[test]
+fn get_returns_the_piggybacked_response() {
+    let (addr, server) = echo_path_once("127.0.0.1");
+    let client = CoapClient::new().unwrap();
+    let response = client.get(&format!("coap://{addr}/a/b")).unwrap();
+    assert_eq!(response.code, Code::CONTENT);
+    assert_eq!(&response.payload[..], b"a/b");
+    server.join().unwrap();
+}
+
+#[test]
+fn the_uri_gives_the_uri_options_and_the_request_keeps_its_own() {
+    let (addr, server) = peer("127.0.0.1", |s| {
+        let (request, from) = receive(s);
+        assert_eq!(request.mtype, MessageType::NonConfirmable);
+        assert_eq!(request.code, Code::PUT);
+        assert_eq!(request.options.uri_host().unwrap(), Some("localhost"));
+        assert_eq!(request.options.uri_port().unwrap(), Some(from_port(s)));
+        assert_eq!(
+            request.options.uri_path().unwrap().collect::<Vec<_>>(),
+            ["x y", "z"]
+        );
+        assert_eq!(
+            request.options.uri_query().unwrap().collect::<Vec<_>>(),
+            ["a=1", "b"]
+        );
+        assert_eq!(
+            request.options.content_format().unwrap(),
+            Some(ContentFormat::JSON)
+        );
+        assert_eq!(&request.payload[..], b"{}");
+        let reply = answer(&request, MessageType::NonConfirmable, 7, Code::CHANGED, "");
+        send(s, from, &reply);
+    });
+    let client = CoapClient::new().unwrap();
+    let request = Request::builder(Code::PUT)
+        .path("replaced/by/the/uri")
+        .options(|o| o.push_content_format(ContentFormat::JSON))
+        .payload("{}")
+        .non_confirmable()
+        .build()
+        .unwrap();
+    let uri = format!("coap://localhost:{}/x%20y/z?a=1&b", addr.port());
+    let response = client.request(&uri, request).unwrap();
+    assert_eq!(response.code, Code::CHANGED);
+    server.join().unwrap();
+}
+
+fn from_port(s: &UdpSocket) -> u16 {
+    s.local_addr().unwrap().port()
+}
+
+#[test]
+fn a_separate_response_is_acknowledged_and_returned() {
+    let (addr, server) = peer("127.0.0.1", |s| {
+        let (request, from) = receive(s);
+        send(
+            s,
+            from,
+            &Message::empty(MessageType::Acknowledgement, request.message_id),
+        );
+        thread::sleep(Duration::from_millis(100));
+        let reply = answer(
+            &request,
+            MessageType::Confirmable,
+            0x4242,
+            Code::CONTENT,
+            "later",
+        );
+        send(s, from, &reply);
+        let (ack, _) = receive(s);
+        assert_eq!(
+            (ack.mtype, ack.message_id),
+            (MessageType::Acknowledgement, 0x4242)
+        );
+    });
+    let client = CoapClient::new().unwrap();
+    let response = client.get(&format!("coap://{addr}/slow")).unwrap();
+    assert_eq!(&response.payload[..], b"later");
+    server.join().unwrap();
+}
+
+#[test]
+fn a_4xx_response_is_ok_with_its_code() {
+    let (addr, server) = peer("127.0.0.1", |s| {
+        let (request, from) = receive(s);
+        let reply = answer(
+            &request,
+            MessageType::Acknowledgement,
+            request.message_id,
+            Code::NOT_FOUND,
+            "",
+        );
+        send(s, from, &reply);
+    });
+    let response = CoapClient::new()
+        .unwrap()
+        .delete(&format!("coap://{addr}/gone"))
+        .unwrap();
+    assert_eq!(response.code, Code::NOT_FOUND);
+    server.join().unwrap();
+}
+
+#[test]
+fn a_reset_is_an_error() {
+    let (addr, server) = peer("127.0.0.1", |s| {
+        let (request, from) = receive(s);
+        send(
+            s,
+            from,
+            &Message::empty(MessageType::Reset, request.message_id),
+        );
+    });
+    let result = CoapClient::new().unwrap().get(&format!("coap://{addr}/"));
+    assert!(matches!(result, Err(Error::Reset)), "{result:?}");
+    server.join().unwrap();
+}
+
+#[test]
+fn the_configured_timeout_ends_the_wait() {
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = silent.local_addr().unwrap();
+    let client =
+        CoapClient::with_config(Config::new().timeout(Duration::from_millis(200))).unwrap();
+    let started = Instant::now();
+    let result = client.get(&format!("coap://{addr}/"));
+    assert!(matches!(result, Err(Error::Timeout)), "{result:?}");
+    assert!(started.elapsed() < Duration::from_secs(2));
+}
+
+#[test]
+fn the_endpoint_gives_up_on_a_silent_peer() {
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    silent.set_read_timeout(Some(WAIT)).unwrap();
+    let addr = silent.local_addr().unwrap();
+    let client = CoapClient::with_config(impatient()).unwrap();
+    let result = client.post(&format!("coap://{addr}/"), "x");
+    assert!(matches!(result, Err(Error::Timeout)), "{result:?}");
+    // The first transmission and one retransmission, with the same Message ID.
+    let (first, _) = receive(&silent);
+    let (again, _) = receive(&silent);
+    assert_eq!(first, again);
+}
+
+#[test]
+fn ping_is_answered_by_a_reset() {
+    let (addr, server) = peer("127.0.0.1", |s| {
+        let (ping, from) = receive(s);
+        assert_eq!(
+            (ping.mtype, ping.code),
+            (MessageType::Confirmable, Code::EMPTY)
+        );
+        send(
+            s,
+            from,
+            &Message::empty(MessageType::Reset, ping.message_id),
+        );
+    });
+    CoapClient::new().unwrap().ping(addr).unwrap();
+    server.join().unwrap();
+}
+
+#[test]
+fn a_ping_nobody_answers_times_out() {
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let client = CoapClient::with_config(impatient()).unwrap();
+    let result = client.ping(silent.local_addr().unwrap());
+    assert!(matches!(result, Err(Error::Timeout)), "{result:?}");
+}
+
+#[test]
+fn bad_uris_are_refused_before_anything_is_sent() {
+    let client = CoapClient::new().unwrap();
+    assert!(matches!(
+        client.get("http://example.com/"),
+        Err(Error::Uri(_))
+    ));
+    assert!(matches!(client.get("not a uri"), Err(Error::Uri(_))));
+    assert!(matches!(
+        client.get("coap+tcp://127.0.0.1/"),
+        Err(Error::UnsupportedScheme(_))
+    ));
+    assert!(matches!(
+        client.get("coap://host.invalid/"),
+        Err(Error::Resolve { .. })
+    ));
+    // A segment over 255 bytes is no Uri-Path; ten of 200 bytes do not fit a datagram.
+    let long_segment = format!("coap://127.0.0.1/{}", "x".repeat(256));
+    assert!(matches!(client.get(&long_segment), Err(Error::Uri(_))));
+    let too_large = format!(
+        "coap://127.0.0.1{}",
+        format!("/{}", "x".repeat(200)).repeat(10)
+    );
+    assert!(matches!(client.get(&too_large), Err(Error::Endpoint(_))));
+}
+
+#[test]
+fn a_client_bound_to_ipv4_cannot_reach_ipv6() {
+    let client = CoapClient::bind("127.0.0.1:0").unwrap();
+    assert!(matches!(
+        client.get("coap://[::1]:9/"),
+        Err(Error::Resolve { .. })
+    ));
+}
+
+#[test]
+fn ipv6_servers_are_reached_through_a_second_socket() {
+    if UdpSocket::bind("[::1]:0").is_err() {
+        eprintln!("no IPv6 loopback here; skipped");
+        return;
+    }
+    let (addr, server) = echo_path_once("::1");
+    let client = CoapClient::new().unwrap();
+    let response = client.get(&format!("coap://{addr}/six")).unwrap();
+    assert_eq!(&response.payload[..], b"six");
+    assert!(client.local_addr().unwrap().is_ipv4());
+    server.join().unwrap();
+}
+
+#[test]
+fn clones_share_the_socket_across_threads() {
+    let (addr, server) = peer("127.0.0.1", |s| {
+        let mut sources = Vec::new();
+        for _ in 0..8 {
+            let (request, from) = receive(s);
+            sources.push(from);
+            let path: Vec<&str> = request.options.uri_path().unwrap().collect();
+            let reply = answer(
+                &request,
+                MessageType::Acknowledgement,
+                request.message_id,
+                Code::CONTENT,
+                &path.join("/"),
+            );
+            send(s, from, &reply);
+        }
+        sources.dedup();
+        assert_eq!(sources.len(), 1, "one socket for every clone");
+    });
+    let client = CoapClient::new().unwrap();
+    let threads: Vec<_> = (0..8)
+        .map(|i| {
+            let client = client.clone();
+            thread::spawn(move || {
+                let response = client.get(&format!("coap://{addr}/n/{i}")).unwrap();
+                assert_eq!(response.payload, format!("n/{i}"));
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    server.join().unwrap();
+}
+
+#[test]
+fn dropping_the_last_clone_frees_the_port() {
+    let client = CoapClient::bind("127.0.0.1:0").unwrap();
+    let addr = client.local_addr().unwrap();
+    let clone = client.clone();
+    drop(client);
+    // Still open while a clone lives.
+    assert!(UdpSocket::bind(addr).is_err());
+    drop(clone);
+    UdpSocket::bind(addr).expect("the port is free once every clone is gone");
+}
+
+#[test]
+fn the_hook_sees_every_datagram_in_order() {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let config = {
+        let seen = seen.clone();
+        Config::new().on_datagram(move |d| {
+            let m = Message::decode(Bytes::copy_from_slice(d.bytes)).unwrap();
+            seen.lock().unwrap().push((d.direction, m.mtype, m.code));
+        })
+    };
+    let (addr, server) = echo_path_once("127.0.0.1");
+    let client = CoapClient::with_config(config).unwrap();
+    client.get(&format!("coap://{addr}/")).unwrap();
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            (Direction::Sent, MessageType::Confirmable, Code::GET),
+            (
+                Direction::Received,
+                MessageType::Acknowledgement,
+                Code::CONTENT
+            ),
+        ]
+    );
+    server.join().unwrap();
+}
+
+#[test]
+fn a_request_to_a_client_socket_is_not_found() {
+    let client = CoapClient::bind("127.0.0.1:0").unwrap();
+    let addr = client.local_addr().unwrap();
+    let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
+    peer.set_read_timeout(Some(WAIT)).unwrap();
+    let get = Message {
+        mtype: MessageType::Confirmable,
+        code: Code::GET,
+        message_id: 1,
+        token: tern_coap::Token::new(&[9]).unwrap(),
+        options: Default::default(),
+        payload: Bytes::new(),
+    };
+    send(&peer, addr, &get);
+    let (reply, _) = receive(&peer);
+    assert_eq!(
+        (reply.mtype, reply.code),
+        (MessageType::Acknowledgement, Code::NOT_FOUND)
+    );
+}
