@@ -12,8 +12,10 @@
 //!   loses no QoS 1/2 message;
 //! - [`tls`] (feature `tls`): rustls client configurations from PEM files;
 //! - [`mqtt`] (feature `async`): the async client handle, the stream of incoming messages and
-//!   the driver, generic over a [`mqtt::Runtime`] that each async adapter implements in a
-//!   hundred lines.
+//!   the driver, generic over a [`runtime::Runtime`] that each async adapter implements in a
+//!   hundred lines;
+//! - [`coap`] (feature `coap`): the CoAP errors, URI targets and router every adapter shares
+//!   and, with `async` too, the async CoAP client and server over the same `Runtime`.
 //!
 //! Applications use an adapter crate, which re-exports what they need from here.
 
@@ -28,11 +30,15 @@
 )]
 #![cfg_attr(docsrs, feature(doc_auto_cfg))]
 
+#[cfg(feature = "coap")]
+pub mod coap;
 mod error;
 #[cfg(feature = "async")]
 pub mod mqtt;
 mod options;
 pub mod request;
+#[cfg(feature = "async")]
+pub mod runtime;
 mod session;
 #[cfg(feature = "tls")]
 pub mod tls;

@@ -15,49 +15,8 @@ use tern_mqtt::{Disconnect, QoS, ReasonCode};
 
 use super::{CLOSE_TIMEOUT, Command};
 use crate::error::lost;
+use crate::runtime::{BoxFuture, Runtime, Timer, Transport};
 use crate::{Error, Message, MqttOptions, SessionFile};
-
-/// A boxed future, as [`Runtime`] methods return them.
-pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
-
-/// What an async adapter provides: opening the transport, a timer, spawning.
-///
-/// tern-tokio implements it with tokio's `TcpStream`, `tokio-rustls` and `Sleep`;
-/// tern-async-std with async-io (which async-std and smol both run on).
-pub trait Runtime: Clone + Send + Sync + Unpin + 'static {
-    /// The timer type.
-    type Timer: Timer;
-
-    /// A timer that fires at `deadline`.
-    fn timer(&self, deadline: StdInstant) -> Self::Timer;
-
-    /// Opens the connection to the broker of `options`: TCP, and TLS when
-    /// `options.tls` is set (feature `tls`).
-    fn connect(&self, options: &MqttOptions) -> BoxFuture<Result<Box<dyn Transport>, Error>>;
-
-    /// Runs `future` to completion in the background.
-    fn spawn(&self, future: BoxFuture<()>);
-}
-
-/// A timer that can be moved to another deadline.
-pub trait Timer: Send + Unpin + 'static {
-    /// Moves the deadline.
-    fn reset(&mut self, deadline: StdInstant);
-    /// Ready once the deadline has passed.
-    fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()>;
-}
-
-/// A byte stream to the broker (TCP or TLS), polled like `futures::io` streams.
-pub trait Transport: Send + Unpin + 'static {
-    /// Reads into `buf`; `Ok(0)` means the peer closed.
-    fn poll_read(&mut self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>>;
-    /// Writes some of `buf`.
-    fn poll_write(&mut self, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>>;
-    /// Flushes what was written (TLS records).
-    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
-    /// Shuts down the write side.
-    fn poll_close(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>>;
-}
 
 /// What to do once a closing connection has written its last bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

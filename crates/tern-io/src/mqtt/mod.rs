@@ -21,7 +21,10 @@ use futures_channel::{mpsc, oneshot};
 use futures_core::Stream;
 use tern_mqtt::{Properties, Publish, QoS, ReasonCode, Subscription, TopicFilter};
 
-pub use driver::{BoxFuture, Driver, Runtime, Timer, Transport};
+/// The runtime traits, now in [`crate::runtime`]; re-exported here so that existing imports
+/// keep working.
+pub use crate::runtime::{BoxFuture, Runtime, Timer, Transport};
+pub use driver::Driver;
 
 use crate::{Error, Message, MqttOptions, SessionFile};
 
