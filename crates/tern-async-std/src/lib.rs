@@ -39,11 +39,15 @@
 )]
 
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 use std::time::Instant as StdInstant;
 
 use futures_io::{AsyncRead, AsyncWrite};
+
+#[cfg(feature = "coap")]
+pub mod coap;
 
 pub use tern_io::mqtt::{Client, Messages};
 #[cfg(feature = "tls")]
@@ -53,22 +57,24 @@ pub use tern_io::{
     ProtocolVersion, Publish, QoS, ReasonCode, SessionFile, Will,
 };
 
-use tern_io::mqtt::{BoxFuture, Runtime, Timer, Transport};
+use tern_io::runtime::{BoxFuture, Runtime, Timer, Transport, UdpSocket};
 
 /// Connects to the broker of `options` and returns once CONNACK accepted the connection:
 /// the handle to publish and subscribe with, and the stream of incoming messages.
 ///
-/// The connection is driven on a new thread named `tern-mqtt`, which ends with it.
+/// The connection is driven on a new thread named `tern-driver`, which ends with it.
 pub async fn connect(options: MqttOptions) -> Result<(Client, Messages), Error> {
     tern_io::mqtt::connect(AsyncIo, options).await
 }
 
-/// async-io as a [`Runtime`] for the shared driver.
-#[derive(Debug, Clone, Copy)]
-struct AsyncIo;
+/// async-io as the [`Runtime`] of tern-io's drivers: what [`coap::CoapClient`] and
+/// [`coap::CoapServer`] are generic over. Each driver runs on a thread of its own.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AsyncIo;
 
 impl Runtime for AsyncIo {
     type Timer = Sleep;
+    type Udp = Udp;
 
     fn timer(&self, deadline: StdInstant) -> Sleep {
         Sleep(async_io::Timer::at(deadline))
@@ -99,9 +105,18 @@ impl Runtime for AsyncIo {
         })
     }
 
+    fn bind_udp(&self, addr: SocketAddr) -> io::Result<Udp> {
+        Ok(Udp(async_io::Async::<std::net::UdpSocket>::bind(addr)?))
+    }
+
+    fn resolve(&self, host: &str, port: u16) -> BoxFuture<io::Result<Vec<SocketAddr>>> {
+        let host = host.to_string();
+        Box::pin(async move { async_net::resolve((host.as_str(), port)).await })
+    }
+
     fn spawn(&self, future: BoxFuture<()>) {
         let spawned = std::thread::Builder::new()
-            .name("tern-mqtt".into())
+            .name("tern-driver".into())
             .spawn(move || async_io::block_on(future));
         if let Err(e) = spawned {
             // Dropping the driver ends the connection; `connect` then reports it closed.
@@ -110,8 +125,50 @@ impl Runtime for AsyncIo {
     }
 }
 
+/// async-io's `Async<UdpSocket>` as a [`UdpSocket`].
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Udp(async_io::Async<std::net::UdpSocket>);
+
+impl UdpSocket for Udp {
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.get_ref().local_addr()
+    }
+
+    fn poll_recv_from(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
+        // As async-io's own readers do: try, and wait for readiness only on WouldBlock.
+        loop {
+            match self.0.get_ref().recv_from(buf) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                result => return Poll::Ready(result),
+            }
+            ready!(self.0.poll_readable(cx))?;
+        }
+    }
+
+    fn poll_send_to(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        target: SocketAddr,
+    ) -> Poll<io::Result<usize>> {
+        loop {
+            match self.0.get_ref().send_to(buf, target) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                result => return Poll::Ready(result),
+            }
+            ready!(self.0.poll_writable(cx))?;
+        }
+    }
+}
+
 /// async-io's `Timer` as a [`Timer`].
-struct Sleep(async_io::Timer);
+#[doc(hidden)]
+pub struct Sleep(async_io::Timer);
 
 impl Timer for Sleep {
     fn reset(&mut self, deadline: StdInstant) {

@@ -55,12 +55,16 @@
 
 use std::future::Future;
 use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant as StdInstant;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
+
+#[cfg(feature = "coap")]
+pub mod coap;
 
 pub use tern_io::mqtt::{Client, Messages};
 #[cfg(feature = "tls")]
@@ -70,7 +74,7 @@ pub use tern_io::{
     ProtocolVersion, Publish, QoS, ReasonCode, SessionFile, Will,
 };
 
-use tern_io::mqtt::{BoxFuture, Runtime, Timer, Transport};
+use tern_io::runtime::{BoxFuture, Runtime, Timer, Transport, UdpSocket};
 
 /// Connects to the broker of `options` and returns once CONNACK accepted the connection:
 /// the handle to publish and subscribe with, and the stream of incoming messages.
@@ -80,12 +84,14 @@ pub async fn connect(options: MqttOptions) -> Result<(Client, Messages), Error> 
     tern_io::mqtt::connect(Tokio, options).await
 }
 
-/// tokio as a [`Runtime`] for the shared driver.
-#[derive(Debug, Clone, Copy)]
-struct Tokio;
+/// tokio as the [`Runtime`] of tern-io's drivers: what [`coap::CoapClient`] and
+/// [`coap::CoapServer`] are generic over. Its sockets must be made within a tokio runtime.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Tokio;
 
 impl Runtime for Tokio {
     type Timer = Sleep;
+    type Udp = Udp;
 
     fn timer(&self, deadline: StdInstant) -> Sleep {
         Sleep(Box::pin(tokio::time::sleep_until(deadline.into())))
@@ -116,13 +122,68 @@ impl Runtime for Tokio {
         })
     }
 
+    fn bind_udp(&self, addr: SocketAddr) -> io::Result<Udp> {
+        // tokio's sockets panic outside a runtime; say so as an error instead.
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(io::Error::other(
+                "a tern-tokio socket must be made within a tokio runtime",
+            ));
+        }
+        let socket = std::net::UdpSocket::bind(addr)?;
+        socket.set_nonblocking(true)?;
+        Ok(Udp(tokio::net::UdpSocket::from_std(socket)?))
+    }
+
+    fn resolve(&self, host: &str, port: u16) -> BoxFuture<io::Result<Vec<SocketAddr>>> {
+        let host = host.to_string();
+        Box::pin(async move {
+            Ok(tokio::net::lookup_host((host.as_str(), port))
+                .await?
+                .collect())
+        })
+    }
+
     fn spawn(&self, future: BoxFuture<()>) {
         tokio::spawn(future);
     }
 }
 
+/// tokio's `UdpSocket` as a [`UdpSocket`].
+#[doc(hidden)]
+#[derive(Debug)]
+pub struct Udp(tokio::net::UdpSocket);
+
+impl UdpSocket for Udp {
+    fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.0.local_addr()
+    }
+
+    fn poll_recv_from(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &mut [u8],
+    ) -> Poll<io::Result<(usize, SocketAddr)>> {
+        let mut buf = ReadBuf::new(buf);
+        match self.0.poll_recv_from(cx, &mut buf) {
+            Poll::Ready(Ok(peer)) => Poll::Ready(Ok((buf.filled().len(), peer))),
+            Poll::Ready(Err(e)) => Poll::Ready(Err(e)),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn poll_send_to(
+        &mut self,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+        target: SocketAddr,
+    ) -> Poll<io::Result<usize>> {
+        self.0.poll_send_to(cx, buf, target)
+    }
+}
+
 /// tokio's `Sleep` as a [`Timer`].
-struct Sleep(Pin<Box<tokio::time::Sleep>>);
+#[doc(hidden)]
+pub struct Sleep(Pin<Box<tokio::time::Sleep>>);
 
 impl Timer for Sleep {
     fn reset(&mut self, deadline: StdInstant) {
