@@ -7,7 +7,10 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
-use tern_blocking::coap::{CoapClient, Code, Config, Direction, EndpointConfig, Error, Request};
+use tern_blocking::coap::{
+    CoapClient, CoapServer, Code, Config, Direction, EndpointConfig, Error, Incoming, Request,
+    Response, Router,
+};
 use tern_coap::endpoint::TransmissionParameters;
 use tern_coap::value::ContentFormat;
 use tern_coap::{Message, MessageType};
@@ -293,7 +296,8 @@ fn ipv6_servers_are_reached_through_a_second_socket() {
     let client = CoapClient::new().unwrap();
     let response = client.get(&format!("coap://{addr}/six")).unwrap();
     assert_eq!(&response.payload[..], b"six");
-    assert!(client.local_addr().unwrap().is_ipv4());
+    let addrs = client.local_addrs();
+    assert!(addrs[0].is_ipv4() && addrs[1].is_ipv6(), "{addrs:?}");
     server.join().unwrap();
 }
 
@@ -336,7 +340,7 @@ fn clones_share_the_socket_across_threads() {
 #[test]
 fn dropping_the_last_clone_frees_the_port() {
     let client = CoapClient::bind("127.0.0.1:0").unwrap();
-    let addr = client.local_addr().unwrap();
+    let addr = client.local_addrs()[0];
     let clone = client.clone();
     drop(client);
     // Still open while a clone lives.
@@ -375,7 +379,7 @@ fn the_hook_sees_every_datagram_in_order() {
 #[test]
 fn a_request_to_a_client_socket_is_not_found() {
     let client = CoapClient::bind("127.0.0.1:0").unwrap();
-    let addr = client.local_addr().unwrap();
+    let addr = client.local_addrs()[0];
     let peer = UdpSocket::bind("127.0.0.1:0").unwrap();
     peer.set_read_timeout(Some(WAIT)).unwrap();
     let get = Message {
@@ -392,4 +396,236 @@ fn a_request_to_a_client_socket_is_not_found() {
         (reply.mtype, reply.code),
         (MessageType::Acknowledgement, Code::NOT_FOUND)
     );
+}
+
+// ----- the server ---------------------------------------------------------------------------
+
+/// A server that answers in a separate response after 50 ms instead of 1 s.
+fn quick_separate() -> Config {
+    Config::new().endpoint(EndpointConfig {
+        piggyback_delay: Duration::from_millis(50),
+        ..EndpointConfig::default()
+    })
+}
+
+fn uri(addr: SocketAddr, path: &str) -> String {
+    format!("coap://{addr}{path}")
+}
+
+fn text(response: &Response) -> &str {
+    std::str::from_utf8(&response.payload).unwrap()
+}
+
+#[test]
+fn a_router_serves_paths_methods_and_well_known_core() {
+    let store = Arc::new(Mutex::new(String::from("first")));
+    let (get_store, put_store) = (store.clone(), store.clone());
+    let router = Router::new()
+        .get("/hello", move |i: Incoming| {
+            let body = get_store.lock().unwrap().clone();
+            i.respond(Response::new(Code::CONTENT).with_payload(body));
+        })
+        .attributes(r#"rt="greeting";ct=0"#)
+        .put("/hello", move |i: Incoming| {
+            *put_store.lock().unwrap() = String::from_utf8_lossy(&i.request.payload).into();
+            i.respond(Response::new(Code::CHANGED));
+        })
+        .get("/items/{id}", |i: Incoming| {
+            let id = i.params.get("id").unwrap_or_default().to_owned();
+            i.respond(Response::new(Code::CONTENT).with_payload(id));
+        });
+    let server = CoapServer::bind("127.0.0.1:0")
+        .unwrap()
+        .serve(router)
+        .unwrap();
+    let addr = server.local_addr();
+    let client = CoapClient::new().unwrap();
+
+    assert_eq!(text(&client.get(&uri(addr, "/hello")).unwrap()), "first");
+    let changed = client.put(&uri(addr, "/hello"), "second").unwrap();
+    assert_eq!(changed.code, Code::CHANGED);
+    assert_eq!(text(&client.get(&uri(addr, "/hello")).unwrap()), "second");
+    assert_eq!(text(&client.get(&uri(addr, "/items/42")).unwrap()), "42");
+    assert_eq!(
+        client.get(&uri(addr, "/nowhere")).unwrap().code,
+        Code::NOT_FOUND
+    );
+    assert_eq!(
+        client.delete(&uri(addr, "/hello")).unwrap().code,
+        Code::METHOD_NOT_ALLOWED
+    );
+    let core = client.get(&uri(addr, "/.well-known/core")).unwrap();
+    assert_eq!(text(&core), r#"</hello>;rt="greeting";ct=0"#);
+    let none = client
+        .get(&uri(addr, "/.well-known/core?rt=other"))
+        .unwrap();
+    assert_eq!(text(&none), "");
+    server.shutdown();
+}
+
+#[test]
+fn a_late_answer_from_another_thread_is_a_separate_response() {
+    let router = Router::new().get("/slow", |i: Incoming| {
+        let responder = i.responder;
+        thread::spawn(move || {
+            thread::sleep(Duration::from_millis(200));
+            responder.respond(Response::new(Code::CONTENT).with_payload("late"));
+        });
+    });
+    let server = CoapServer::bind_with("127.0.0.1:0", quick_separate())
+        .unwrap()
+        .serve(router)
+        .unwrap();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let hook_seen = seen.clone();
+    let config = Config::new().on_datagram(move |d| {
+        if d.direction == Direction::Received {
+            let m = Message::decode(Bytes::copy_from_slice(d.bytes)).unwrap();
+            hook_seen.lock().unwrap().push((m.mtype, m.code));
+        }
+    });
+    let client = CoapClient::with_config(config).unwrap();
+    let response = client.get(&uri(server.local_addr(), "/slow")).unwrap();
+    assert_eq!(text(&response), "late");
+    assert_eq!(
+        *seen.lock().unwrap(),
+        [
+            (MessageType::Acknowledgement, Code::EMPTY),
+            (MessageType::Confirmable, Code::CONTENT)
+        ]
+    );
+}
+
+#[test]
+fn handlers_that_fail_to_answer_properly_get_5_00() {
+    let router = Router::new()
+        .get("/dropped", |_: Incoming| {})
+        .get("/not-a-response", |i: Incoming| {
+            i.respond(Response::new(Code::GET));
+        })
+        .get("/too-large", |i: Incoming| {
+            i.respond(Response::new(Code::CONTENT).with_payload(vec![b'x'; 2000]));
+        });
+    let server = CoapServer::bind("127.0.0.1:0")
+        .unwrap()
+        .serve(router)
+        .unwrap();
+    let client = CoapClient::new().unwrap();
+    for path in ["/dropped", "/not-a-response", "/too-large"] {
+        let response = client.get(&uri(server.local_addr(), path)).unwrap();
+        assert_eq!(response.code, Code::INTERNAL_SERVER_ERROR, "{path}");
+    }
+}
+
+#[test]
+fn an_invalid_route_is_an_error_before_serving() {
+    let router = Router::new().get("/a/{*rest}/b", |_: Incoming| {});
+    let result = CoapServer::bind("127.0.0.1:0").unwrap().serve(router);
+    assert!(matches!(result, Err(Error::Route(_))), "{result:?}");
+}
+
+#[test]
+fn requests_before_serve_wait_for_it() {
+    let server = CoapServer::bind_with("127.0.0.1:0", quick_separate()).unwrap();
+    let addr = server.local_addr();
+    let asking = thread::spawn(move || CoapClient::new().unwrap().get(&uri(addr, "/early")));
+    thread::sleep(Duration::from_millis(300));
+    let router = Router::new().get("/early", |i: Incoming| {
+        i.respond(Response::new(Code::CONTENT).with_payload("served"));
+    });
+    let running = server.serve(router).unwrap();
+    let response = asking.join().unwrap().unwrap();
+    assert_eq!(text(&response), "served");
+    running.shutdown();
+}
+
+#[test]
+fn shutdown_frees_the_port_and_an_unserved_server_answers_4_04() {
+    let server = CoapServer::bind("127.0.0.1:0").unwrap();
+    let addr = server.local_addr();
+    let own_client = server.client();
+    drop(server);
+    // The socket lives on with the client, and nobody serves.
+    let response = CoapClient::new().unwrap().get(&uri(addr, "/x")).unwrap();
+    assert_eq!(response.code, Code::NOT_FOUND);
+    drop(own_client);
+    UdpSocket::bind(addr).expect("free once the last handle is gone");
+
+    let running = CoapServer::bind("127.0.0.1:0")
+        .unwrap()
+        .serve(Router::new())
+        .unwrap();
+    let addr = running.local_addr();
+    running.shutdown();
+    UdpSocket::bind(addr).expect("free after shutdown");
+}
+
+#[test]
+fn the_servers_client_sends_from_the_servers_socket() {
+    let server = CoapServer::bind("127.0.0.1:0").unwrap();
+    let server_addr = server.local_addr();
+    let (peer_addr, peer_thread) = peer("127.0.0.1", move |s| {
+        let (request, from) = receive(s);
+        assert_eq!(from, server_addr);
+        let reply = answer(
+            &request,
+            MessageType::Acknowledgement,
+            request.message_id,
+            Code::CONTENT,
+            "",
+        );
+        send(s, from, &reply);
+    });
+    let response = server.client().get(&uri(peer_addr, "/")).unwrap();
+    assert_eq!(response.code, Code::CONTENT);
+    peer_thread.join().unwrap();
+}
+
+#[test]
+fn a_dual_stack_server_shows_ipv4_peers_as_ipv4() {
+    let Ok(server) = CoapServer::bind("[::]:0") else {
+        eprintln!("no IPv6 here; skipped");
+        return;
+    };
+    let port = server.local_addr().port();
+    let router = Router::new().get("/peer", |i: Incoming| {
+        let peer = i.peer.to_string();
+        i.respond(Response::new(Code::CONTENT).with_payload(peer));
+    });
+    let running = server.serve(router).unwrap();
+    let client = CoapClient::bind("127.0.0.1:0").unwrap();
+    let result = client.get(&format!("coap://127.0.0.1:{port}/peer"));
+    match result {
+        Ok(response) => assert_eq!(text(&response), client.local_addrs()[0].to_string()),
+        // A system whose IPv6 sockets are IPv6-only.
+        Err(e) => eprintln!("not dual-stack here ({e}); skipped"),
+    }
+    running.shutdown();
+}
+
+#[test]
+fn many_clients_at_once() {
+    let router = Router::new().get("/n/{n}", |i: Incoming| {
+        let n = i.params.get("n").unwrap_or_default().to_owned();
+        i.respond(Response::new(Code::CONTENT).with_payload(n));
+    });
+    let server = CoapServer::bind("127.0.0.1:0")
+        .unwrap()
+        .serve(router)
+        .unwrap();
+    let addr = server.local_addr();
+    let threads: Vec<_> = (0..16)
+        .map(|i| {
+            thread::spawn(move || {
+                let client = CoapClient::new().unwrap();
+                for j in 0..5 {
+                    let response = client.get(&uri(addr, &format!("/n/{i}-{j}"))).unwrap();
+                    assert_eq!(text(&response), format!("{i}-{j}"));
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
 }

@@ -1,19 +1,18 @@
 //! The client handle: URIs to a peer address and options, requests to the driver thread, and
 //! waiting for their outcome.
 
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bytes::Bytes;
 use tern_coap::Code;
-use tern_coap::endpoint::{BuildError, Request, Response};
-use tern_coap::option::{OptionNumber, Options};
-use tern_coap::uri::{self, Scheme, Uri};
+use tern_coap::endpoint::{Request, Response};
+use tern_io::coap::{Error, target};
 
 use super::config::Config;
 use super::driver::{Command, Reply, Socket};
-use super::error::Error;
 
 /// A CoAP client over UDP: send a request to a `coap://` URI and wait for its response.
 ///
@@ -59,7 +58,7 @@ impl CoapClient {
     ///
     /// ```
     /// let client = tern_blocking::coap::CoapClient::new()?;
-    /// assert!(client.local_addr()?.is_ipv4());
+    /// assert!(client.local_addrs()[0].is_ipv4());
     /// # Ok::<(), tern_blocking::coap::Error>(())
     /// ```
     pub fn new() -> Result<CoapClient, Error> {
@@ -68,7 +67,7 @@ impl CoapClient {
 
     /// A client as [`CoapClient::new`] makes, with `config`.
     pub fn with_config(config: Config) -> Result<CoapClient, Error> {
-        let v4 = Socket::bind(SocketAddr::from(([0, 0, 0, 0], 0)), &config)?;
+        let v4 = Socket::bind(SocketAddr::from(([0, 0, 0, 0], 0)), &config, None)?;
         Ok(CoapClient::from_parts(
             config,
             false,
@@ -79,12 +78,13 @@ impl CoapClient {
         ))
     }
 
-    /// A client on the socket address `addr` (e.g. `"127.0.0.1:0"`, or a fixed source port);
-    /// it reaches servers of that address family only.
+    /// A client on one socket bound to `addr` (e.g. `"127.0.0.1:0"`, or a fixed source
+    /// port). An IPv6 socket reaches IPv4 servers through their IPv4-mapped addresses where
+    /// the system's sockets are dual-stack; an IPv4 one reaches IPv4 servers only.
     ///
     /// ```
     /// let client = tern_blocking::coap::CoapClient::bind("127.0.0.1:0")?;
-    /// assert!(client.local_addr()?.ip().is_loopback());
+    /// assert!(client.local_addrs()[0].ip().is_loopback());
     /// # Ok::<(), tern_blocking::coap::Error>(())
     /// ```
     pub fn bind(addr: impl ToSocketAddrs) -> Result<CoapClient, Error> {
@@ -94,12 +94,12 @@ impl CoapClient {
     /// A client on `addr` (see [`CoapClient::bind`]), with `config`.
     pub fn bind_with(addr: impl ToSocketAddrs, config: Config) -> Result<CoapClient, Error> {
         let addr = addr.to_socket_addrs()?.next().ok_or_else(|| {
-            Error::Io(std::io::Error::new(
-                std::io::ErrorKind::InvalidInput,
+            Error::Io(io::Error::new(
+                io::ErrorKind::InvalidInput,
                 "no socket address to bind",
             ))
         })?;
-        let socket = Arc::new(Socket::bind(addr, &config)?);
+        let socket = Arc::new(Socket::bind(addr, &config, None)?);
         let sockets = if addr.is_ipv4() {
             Sockets {
                 v4: Some(socket),
@@ -114,6 +114,22 @@ impl CoapClient {
         Ok(CoapClient::from_parts(config, true, sockets))
     }
 
+    /// A client over a server's socket.
+    pub(crate) fn over(socket: Arc<Socket>, config: Config) -> CoapClient {
+        let sockets = if socket.local_addr().is_ipv4() {
+            Sockets {
+                v4: Some(socket),
+                v6: None,
+            }
+        } else {
+            Sockets {
+                v4: None,
+                v6: Some(socket),
+            }
+        };
+        CoapClient::from_parts(config, true, sockets)
+    }
+
     fn from_parts(config: Config, fixed: bool, sockets: Sockets) -> CoapClient {
         CoapClient {
             inner: Arc::new(Inner {
@@ -124,15 +140,14 @@ impl CoapClient {
         }
     }
 
-    /// The address of the client's first socket (the IPv4 one, unless bound to IPv6).
-    pub fn local_addr(&self) -> Result<SocketAddr, Error> {
+    /// The addresses of the sockets bound so far (IPv4 first).
+    pub fn local_addrs(&self) -> Vec<SocketAddr> {
         let sockets = self.sockets();
-        sockets
-            .v4
-            .as_ref()
-            .or(sockets.v6.as_ref())
+        [&sockets.v4, &sockets.v6]
+            .into_iter()
+            .flatten()
             .map(|s| s.local_addr())
-            .ok_or(Error::Closed)
+            .collect()
     }
 
     /// GET `uri` (a Confirmable request).
@@ -185,10 +200,19 @@ impl CoapClient {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn request(&self, uri: &str, request: Request) -> Result<Response, Error> {
-        let uri = parse(uri)?;
-        let peer = self.resolve(uri.host(), uri.effective_port(), uri.is_ip_literal())?;
-        let request = with_uri_options(request, &uri)?;
-        let socket = self.socket_for(peer)?;
+        let uri = target::parse(uri)?;
+        let request = target::request_for(&uri, request)?;
+        let addrs = match target::ip_destination(&uri) {
+            Some(addr) => vec![addr],
+            None => (uri.host(), uri.effective_port())
+                .to_socket_addrs()
+                .map_err(|error| Error::Resolve {
+                    host: uri.host().to_owned(),
+                    error,
+                })?
+                .collect(),
+        };
+        let (socket, peer) = self.socket_for(&addrs, uri.host())?;
         self.call(&socket, |ticket, reply| Command::Request {
             ticket,
             peer,
@@ -207,13 +231,10 @@ impl CoapClient {
     /// ```
     pub fn ping(&self, addr: impl ToSocketAddrs) -> Result<(), Error> {
         let addrs: Vec<SocketAddr> = addr.to_socket_addrs()?.collect();
-        let peer = self.pick(&addrs).ok_or_else(|| Error::Resolve {
-            host: addrs
-                .first()
-                .map_or_else(String::new, |a| a.ip().to_string()),
-            error: None,
-        })?;
-        let socket = self.socket_for(peer)?;
+        let host = addrs
+            .first()
+            .map_or_else(String::new, |a| a.ip().to_string());
+        let (socket, peer) = self.socket_for(&addrs, &host)?;
         self.call(&socket, |ticket, reply| Command::Ping {
             ticket,
             peer,
@@ -252,73 +273,55 @@ impl CoapClient {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Whether the client has (or may bind) a socket of `addr`'s family.
-    fn reaches(&self, addr: &SocketAddr) -> bool {
-        let sockets = self.sockets();
-        let have = if addr.is_ipv4() {
-            &sockets.v4
-        } else {
-            &sockets.v6
-        };
-        have.is_some() || !self.inner.fixed
-    }
-
-    /// The first IPv4 address of `addrs` the client can reach, else the first reachable one.
-    fn pick(&self, addrs: &[SocketAddr]) -> Option<SocketAddr> {
-        let reachable = |a: &&SocketAddr| self.reaches(a);
-        addrs
+    /// The socket to send to one of `addrs` from, and that address as the socket reaches
+    /// it: the first IPv4 address when there is one (a server that listens on IPv4 only is
+    /// common, and one on the wrong family would only time out), else the first. A socket is
+    /// bound on the first use of its family, unless the client was bound to one address.
+    fn socket_for(
+        &self,
+        addrs: &[SocketAddr],
+        host: &str,
+    ) -> Result<(Arc<Socket>, SocketAddr), Error> {
+        let ordered = addrs
             .iter()
-            .filter(reachable)
-            .find(|a| a.is_ipv4())
-            .or_else(|| addrs.iter().find(reachable))
-            .copied()
-    }
-
-    fn resolve(&self, host: &str, port: u16, ip_literal: bool) -> Result<SocketAddr, Error> {
-        let unreachable = || Error::Resolve {
-            host: host.to_owned(),
-            error: None,
-        };
-        if ip_literal {
-            if let Ok(ip) = host.parse::<IpAddr>() {
-                let addr = SocketAddr::new(ip, port);
-                return if self.reaches(&addr) {
-                    Ok(addr)
-                } else {
-                    Err(unreachable())
-                };
+            .filter(|a| a.is_ipv4())
+            .chain(addrs.iter().filter(|a| a.is_ipv6()));
+        let mut sockets = self.sockets();
+        let mut last_error = None;
+        for &addr in ordered {
+            if self.inner.fixed {
+                let bound = sockets.v4.as_ref().or(sockets.v6.as_ref());
+                if let Some(socket) = bound {
+                    if let Some(peer) = target::reachable_from(socket.local_addr(), addr) {
+                        return Ok((socket.clone(), peer));
+                    }
+                }
+                continue;
+            }
+            let (slot, wildcard) = if addr.is_ipv4() {
+                (&mut sockets.v4, SocketAddr::from(([0, 0, 0, 0], 0)))
+            } else {
+                (&mut sockets.v6, SocketAddr::from(([0u16; 8], 0)))
+            };
+            if let Some(socket) = slot {
+                return Ok((socket.clone(), addr));
+            }
+            match Socket::bind(wildcard, &self.inner.config, None) {
+                Ok(socket) => {
+                    let socket = Arc::new(socket);
+                    *slot = Some(socket.clone());
+                    return Ok((socket, addr));
+                }
+                Err(e) => last_error = Some(e),
             }
         }
-        let addrs: Vec<SocketAddr> = (host, port)
-            .to_socket_addrs()
-            .map_err(|e| Error::Resolve {
-                host: host.to_owned(),
-                error: Some(e),
-            })?
-            .collect();
-        self.pick(&addrs).ok_or_else(unreachable)
-    }
-
-    /// The socket for `peer`'s family, bound now if it is the first use of that family.
-    fn socket_for(&self, peer: SocketAddr) -> Result<Arc<Socket>, Error> {
-        let mut sockets = self.sockets();
-        let (slot, wildcard) = if peer.is_ipv4() {
-            (&mut sockets.v4, SocketAddr::from(([0, 0, 0, 0], 0)))
-        } else {
-            (&mut sockets.v6, SocketAddr::from(([0u16; 8], 0)))
-        };
-        if let Some(socket) = slot {
-            return Ok(socket.clone());
-        }
-        if self.inner.fixed {
-            return Err(Error::Resolve {
-                host: peer.ip().to_string(),
-                error: None,
-            });
-        }
-        let socket = Arc::new(Socket::bind(wildcard, &self.inner.config)?);
-        *slot = Some(socket.clone());
-        Ok(socket)
+        Err(last_error.unwrap_or_else(|| Error::Resolve {
+            host: host.to_owned(),
+            error: io::Error::new(
+                io::ErrorKind::AddrNotAvailable,
+                "no address the socket can reach",
+            ),
+        }))
     }
 }
 
@@ -330,29 +333,4 @@ impl std::fmt::Debug for CoapClient {
             .field("v6", &sockets.v6.as_ref().map(|s| s.local_addr()))
             .finish()
     }
-}
-
-/// Parses a `coap://` URI; other CoAP schemes are not supported yet.
-pub(crate) fn parse(text: &str) -> Result<Uri, Error> {
-    let uri = Uri::parse(text)?;
-    match uri.scheme() {
-        Scheme::Coap => Ok(uri),
-        other => Err(Error::UnsupportedScheme(other)),
-    }
-}
-
-/// `request` with the URI's Uri-* options in place of its own.
-fn with_uri_options(request: Request, uri: &Uri) -> Result<Request, Error> {
-    let from_uri = [uri::URI_HOST, uri::URI_PORT, uri::URI_PATH, uri::URI_QUERY];
-    let mut options = Options::builder();
-    for (number, value) in uri.to_options() {
-        options = options.push(OptionNumber(number), value);
-    }
-    for option in request.options.iter() {
-        if !from_uri.contains(&option.number.0) {
-            options = options.push(option.number, option.value);
-        }
-    }
-    let options = options.build().map_err(BuildError::Option)?;
-    Ok(request.with_options(options))
 }

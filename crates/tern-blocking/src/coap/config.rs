@@ -30,7 +30,8 @@ pub struct Datagram<'a> {
 
 pub(crate) type Hook = Arc<dyn Fn(&Datagram<'_>) + Send + Sync>;
 
-/// The configuration of a [`CoapClient`](super::CoapClient)'s sockets.
+/// The configuration of a [`CoapClient`](super::CoapClient)'s or a
+/// [`CoapServer`](super::CoapServer)'s socket.
 ///
 /// ```
 /// use std::time::Duration;

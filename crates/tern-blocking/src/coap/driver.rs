@@ -20,18 +20,20 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant as StdInstant};
 
 use bytes::Bytes;
 use tern_coap::Code;
-use tern_coap::endpoint::{Endpoint, Event, Instant, Request, RequestId, Response};
+use tern_coap::endpoint::{
+    Endpoint, EndpointError, Event, IncomingId, Instant, Request, RequestId, Response,
+};
+use tern_io::coap::{Error, target};
 
 use super::config::{Config, Datagram, Direction, Hook};
-use super::error::Error;
 
 /// Inputs waiting for the driver: enough to ride out a burst, few enough that a flood waits
 /// in the kernel's socket buffer (and is dropped there) rather than in memory.
@@ -76,6 +78,15 @@ pub(crate) enum Command {
     },
     /// Forget the request or ping `ticket` (its caller stopped waiting).
     Cancel { ticket: u64 },
+    /// Answer the received request `id`.
+    Respond { id: IncomingId, response: Response },
+}
+
+/// A request from a peer, for the server's handler thread.
+pub(crate) struct Received {
+    pub(crate) id: IncomingId,
+    pub(crate) peer: SocketAddr,
+    pub(crate) request: Request,
 }
 
 /// A bound socket with its driver and reader threads. Dropping it stops both and waits for
@@ -84,12 +95,17 @@ pub(crate) struct Socket {
     inputs: SyncSender<Input>,
     local_addr: SocketAddr,
     next_ticket: AtomicU64,
-    driver: Option<JoinHandle<()>>,
+    driver: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl Socket {
-    /// Binds `addr` and starts the threads. Requests from peers are answered 4.04 Not Found.
-    pub(crate) fn bind(addr: SocketAddr, config: &Config) -> Result<Socket, Error> {
+    /// Binds `addr` and starts the threads. Requests from peers go to `requests` (a server's
+    /// handler thread); without it, or once it is gone, they are answered 4.04 Not Found.
+    pub(crate) fn bind(
+        addr: SocketAddr,
+        config: &Config,
+        requests: Option<Sender<Received>>,
+    ) -> Result<Socket, Error> {
         let socket = Arc::new(UdpSocket::bind(addr)?);
         let local_addr = socket.local_addr()?;
         socket.set_read_timeout(Some(READ_BACKSTOP))?;
@@ -108,6 +124,7 @@ impl Socket {
             inputs: receiver,
             start: StdInstant::now(),
             hook: config.on_datagram.clone(),
+            requests,
             waiters: HashMap::new(),
             tickets: HashMap::new(),
             reader: Some((reader, stop)),
@@ -121,7 +138,7 @@ impl Socket {
             inputs,
             local_addr,
             next_ticket: AtomicU64::new(0),
-            driver: Some(driver),
+            driver: Mutex::new(Some(driver)),
         })
     }
 
@@ -141,10 +158,20 @@ impl Socket {
             .map_err(|_| Error::Closed)
     }
 
-    /// Stops the threads and waits for them.
-    pub(crate) fn close(&mut self) {
+    /// A sender for the handles that answer requests from other threads.
+    pub(crate) fn sender(&self) -> SyncSender<Input> {
+        self.inputs.clone()
+    }
+
+    /// Stops the threads and waits for them (also when other handles still share the socket).
+    pub(crate) fn close(&self) {
         let _ = self.inputs.send(Input::Stop);
-        if let Some(driver) = self.driver.take() {
+        let driver = self
+            .driver
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(driver) = driver {
             // A socket dropped on its own driver thread (by a hook holding the last handle)
             // cannot wait for itself; the driver ends after this input anyway.
             if driver.thread().id() != thread::current().id() {
@@ -228,6 +255,7 @@ struct Driver {
     /// The origin of the endpoint's clock.
     start: StdInstant,
     hook: Option<Hook>,
+    requests: Option<Sender<Received>>,
     waiters: HashMap<RequestId, Waiter>,
     /// Tickets of the handles to the endpoint's ids, for cancelling.
     tickets: HashMap<u64, RequestId>,
@@ -277,7 +305,7 @@ impl Driver {
                 if let Some(hook) = &self.hook {
                     hook(&Datagram {
                         direction: Direction::Received,
-                        peer,
+                        peer: target::canonical(peer),
                         bytes: &bytes,
                     });
                 }
@@ -329,6 +357,24 @@ impl Driver {
                     self.endpoint.cancel(now, id);
                 }
             }
+            Command::Respond { id, response } => self.respond(id, response),
+        }
+    }
+
+    /// Answers a request; a response too large for a datagram becomes 5.00, so that the peer
+    /// is not left waiting.
+    fn respond(&mut self, id: IncomingId, response: Response) {
+        match self.endpoint.respond(self.now(), id, response) {
+            Ok(()) => {}
+            Err(e @ EndpointError::MessageTooLarge { .. }) => {
+                tracing::warn!(error = %e, "a response does not fit a datagram; answering 5.00");
+                let fallback = Response::new(Code::INTERNAL_SERVER_ERROR);
+                if let Err(e) = self.endpoint.respond(self.now(), id, fallback) {
+                    tracing::debug!(error = %e, "the 5.00 was refused too");
+                }
+            }
+            // Answered already, or expired (EXCHANGE_LIFETIME without an answer).
+            Err(e) => tracing::debug!(error = %e, "a response was refused"),
         }
     }
 
@@ -339,7 +385,7 @@ impl Driver {
                 if let Some(hook) = &self.hook {
                     hook(&Datagram {
                         direction: Direction::Sent,
-                        peer: transmit.destination,
+                        peer: target::canonical(transmit.destination),
                         bytes: &transmit.datagram,
                     });
                 }
@@ -388,12 +434,17 @@ impl Driver {
                 }
             }
             Event::Request { id, peer, request } => {
-                // A client socket serves nothing.
-                tracing::debug!(%peer, method = %request.method, "a request to a client socket");
-                let now = self.now();
-                let _ = self
-                    .endpoint
-                    .respond(now, id, Response::new(Code::NOT_FOUND));
+                let unserved = match &self.requests {
+                    Some(requests) => requests.send(Received { id, peer, request }).is_err(),
+                    None => true,
+                };
+                if unserved {
+                    // A client socket, or a server nobody serves: nothing is here.
+                    let now = self.now();
+                    let _ = self
+                        .endpoint
+                        .respond(now, id, Response::new(Code::NOT_FOUND));
+                }
             }
             Event::ResponseFailed { id, error } => {
                 tracing::debug!(id = id.0, error = %error, "a separate response was not acknowledged");

@@ -1,17 +1,27 @@
-//! A blocking CoAP client (and, with the router, server) over UDP: `std::net` sockets and
-//! threads driving tern-coap's sans-IO [`Endpoint`](tern_coap::endpoint::Endpoint).
+//! A blocking CoAP client and server over UDP: `std::net` sockets and threads driving
+//! tern-coap's sans-IO [`Endpoint`](tern_coap::endpoint::Endpoint).
 //!
 //! [`CoapClient`] sends requests to `coap://` URIs and blocks until the response (or a
-//! timeout, or a reset) is known.
+//! timeout, or a reset) is known. [`CoapServer`] serves a [`Router`] of handlers, which
+//! answer an [`Incoming`] request now or later, from any thread.
 //!
-//! ```no_run
-//! use tern_blocking::coap::CoapClient;
+//! ```
+//! use tern_blocking::coap::{CoapClient, CoapServer, Code, Incoming, Response, Router};
+//!
+//! let server = CoapServer::bind("127.0.0.1:0")?;
+//! let uri = format!("coap://{}/hello", server.local_addr());
+//! let router = Router::new()
+//!     .get("/hello", |i: Incoming| {
+//!         i.respond(Response::new(Code::CONTENT).with_payload("Hello, world!"))
+//!     })
+//!     .post("/hello", |i: Incoming| i.respond(Response::new(Code::CHANGED)));
+//! let _running = server.serve(router)?; // serves until dropped
 //!
 //! let client = CoapClient::new()?;
-//! let response = client.get("coap://localhost/hello")?;
+//! let response = client.get(&uri)?;
 //! println!("{} {}", response.code, String::from_utf8_lossy(&response.payload));
-//! let response = client.post("coap://localhost/hello", "world")?;
-//! println!("{}", response.code);
+//! let response = client.post(&uri, "world")?;
+//! assert_eq!(response.code, Code::CHANGED);
 //! # Ok::<(), tern_blocking::coap::Error>(())
 //! ```
 //!
@@ -25,19 +35,33 @@
 //! handles — or until the endpoint's next deadline
 //! ([`poll_timeout`](tern_coap::endpoint::Endpoint::poll_timeout)); then it sends what the
 //! endpoint wants sent and routes its events: a response to the call waiting for it, a
-//! request from a peer to the server's handlers. There is no polling: an idle socket's
+//! request from a peer to the server's handler thread. There is no polling: an idle socket's
 //! threads sleep (the reader wakes once a second to check it is still wanted).
 //!
-//! Logs go through `tracing`, at debug level.
+//! The error type, the `coap://` URI handling and the router are tern-io's, shared with the
+//! async adapters (`tern_tokio::coap`, `tern_async_std::coap`), so the three behave alike.
+//!
+//! Not yet: Observe (RFC 7641) and block-wise transfers (RFC 7959), which come once the
+//! endpoint reports notifications and reassembled bodies; `coaps`, `coap+tcp` and the other
+//! schemes ([`Error::UnsupportedScheme`]).
+//!
+//! Logs go through `tracing`: binding and serving at info, the rest at debug.
 
 mod client;
 mod config;
 mod driver;
-mod error;
+mod server;
 
 pub use client::CoapClient;
 pub use config::{Config, Datagram, Direction};
-pub use error::Error;
+pub use server::{CoapServer, Incoming, Responder, ServerHandle};
+/// What the adapters share: the error type, and the path parameters a route captured.
+pub use tern_io::coap::{Error, router::Params};
+
+/// Routes a [`CoapServer`]'s requests to handlers by method and path pattern, and answers
+/// what no handler takes (4.04, 4.05, `/.well-known/core`): the router all adapters share,
+/// for handlers that take an [`Incoming`]. See [`tern_io::coap::router`] for the patterns.
+pub type Router = tern_io::coap::Router<Incoming>;
 /// Re-exported: the method and response codes.
 pub use tern_coap::Code;
 /// Re-exported so that one import covers requests and responses.

@@ -1,0 +1,285 @@
+//! The server: a socket whose received requests go through a [`Router`] to handlers on the
+//! server's handler thread, which answer through a [`Responder`] now or later, from any
+//! thread.
+
+use std::fmt;
+use std::io;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::{self, JoinHandle};
+
+use tern_coap::Code;
+use tern_coap::endpoint::{IncomingId, Request, Response};
+use tern_io::coap::router::{Dispatch, Params};
+use tern_io::coap::{Error, target};
+
+use super::Router;
+use super::client::CoapClient;
+use super::config::Config;
+use super::driver::{Command, Input, Received, Socket};
+
+/// A CoAP server on one UDP socket: bind it, then [`serve`](CoapServer::serve) a [`Router`].
+///
+/// The socket is driven from `bind` on: requests that arrive before `serve` wait for it (a
+/// Confirmable one is acknowledged after the endpoint's `piggyback_delay` and answered in a
+/// separate response later). A server dropped without serving answers 4.04 while a
+/// [`client`](CoapServer::client) of its socket lives, and closes with the last of them.
+///
+/// ```
+/// use tern_blocking::coap::{CoapClient, CoapServer, Code, Incoming, Response, Router};
+///
+/// let server = CoapServer::bind("127.0.0.1:0")?;
+/// let addr = server.local_addr();
+/// let router = Router::new().get("/hello", |incoming: Incoming| {
+///     incoming.respond(Response::new(Code::CONTENT).with_payload("Hello, world!"));
+/// });
+/// let running = server.serve(router)?;
+///
+/// let response = CoapClient::new()?.get(&format!("coap://{addr}/hello"))?;
+/// assert_eq!(&response.payload[..], b"Hello, world!");
+/// running.shutdown();
+/// # Ok::<(), tern_blocking::coap::Error>(())
+/// ```
+pub struct CoapServer {
+    socket: Arc<Socket>,
+    config: Config,
+    requests: Receiver<Received>,
+}
+
+impl fmt::Debug for CoapServer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CoapServer")
+            .field("local_addr", &self.socket.local_addr())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CoapServer {
+    /// Binds a server to `addr` (e.g. `"[::]:5683"`, which takes IPv4 too where the system's
+    /// sockets are dual-stack, or `"127.0.0.1:0"` for a port the system picks), with the
+    /// default [`Config`].
+    pub fn bind(addr: impl ToSocketAddrs) -> Result<CoapServer, Error> {
+        CoapServer::bind_with(addr, Config::new())
+    }
+
+    /// Binds a server to `addr` with `config` (the endpoint's `piggyback_delay` and limits,
+    /// a datagram hook for a protocol log).
+    pub fn bind_with(addr: impl ToSocketAddrs, config: Config) -> Result<CoapServer, Error> {
+        let addr = addr.to_socket_addrs()?.next().ok_or_else(|| {
+            Error::Io(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "no socket address to bind",
+            ))
+        })?;
+        let (tx, requests) = mpsc::channel();
+        let socket = Arc::new(Socket::bind(addr, &config, Some(tx))?);
+        tracing::info!(local = %socket.local_addr(), "CoAP server bound");
+        Ok(CoapServer {
+            socket,
+            config,
+            requests,
+        })
+    }
+
+    /// The address the socket is bound to (with the port the system picked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.socket.local_addr()
+    }
+
+    /// A client that sends from this server's socket (one endpoint plays both roles).
+    pub fn client(&self) -> CoapClient {
+        CoapClient::over(self.socket.clone(), self.config.clone())
+    }
+
+    /// Starts routing every request to `router`'s handlers (or answering it as the router
+    /// says: 4.04, 4.05, `/.well-known/core`) on a handler thread, and returns the handle that
+    /// stops it. An invalid route is [`Error::Route`] before anything is served.
+    ///
+    /// Handlers run on that one thread, one at a time: they should return quickly, and move
+    /// slow work (with the [`Incoming`], or just its [`Responder`]) to a thread of their own,
+    /// answering from there; an answer after the endpoint's `piggyback_delay` goes in a
+    /// separate response.
+    pub fn serve(self, router: Router) -> Result<ServerHandle, Error> {
+        if let Some(e) = router.error() {
+            return Err(Error::Route(e.clone()));
+        }
+        let CoapServer {
+            socket, requests, ..
+        } = self;
+        let inputs = socket.sender();
+        let thread = thread::Builder::new()
+            .name("tern-coap-server".into())
+            .spawn(move || {
+                for received in requests {
+                    dispatch(&router, received, &inputs);
+                }
+            })?;
+        tracing::info!(local = %socket.local_addr(), "serving CoAP");
+        Ok(ServerHandle {
+            socket,
+            thread: Mutex::new(Some(thread)),
+        })
+    }
+}
+
+/// Hands one request to its handler, or answers it as the router says.
+fn dispatch(router: &Router, received: Received, inputs: &SyncSender<Input>) {
+    let responder = Responder {
+        id: received.id,
+        inputs: Some(inputs.clone()),
+    };
+    match router.dispatch(&received.request) {
+        Dispatch::Handler { handler, params } => handler(Incoming {
+            peer: target::canonical(received.peer),
+            request: received.request,
+            params,
+            responder,
+        }),
+        Dispatch::Response(response) => responder.respond(response),
+    }
+}
+
+/// A server being served: [`shutdown`](ServerHandle::shutdown) stops it, as does dropping it;
+/// [`wait`](ServerHandle::wait) serves until the socket fails.
+pub struct ServerHandle {
+    socket: Arc<Socket>,
+    thread: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("local_addr", &self.socket.local_addr())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServerHandle {
+    /// The address the socket is bound to.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.socket.local_addr()
+    }
+
+    /// Blocks while the server runs: until its socket fails (or another thread shuts it
+    /// down through a shared reference).
+    pub fn wait(&self) {
+        let thread = self
+            .thread
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        if let Some(thread) = thread {
+            let _ = thread.join();
+        }
+    }
+
+    /// Stops the server: the socket closes (a response in flight is not retransmitted any
+    /// more), and the handler thread ends once its handler returns. The port is free when
+    /// this returns.
+    pub fn shutdown(self) {
+        self.stop();
+    }
+
+    fn stop(&self) {
+        self.socket.close();
+        self.wait();
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A request for a handler: who sent it, the request, the path parameters its route captured,
+/// and the [`Responder`] to answer with.
+///
+/// Answer with [`respond`](Incoming::respond), now or later, from any thread: an answer
+/// within the endpoint's `piggyback_delay` goes in the acknowledgement, a later one in a
+/// separate response. Dropping it unanswered answers 5.00 Internal Server Error. The fields
+/// are public, so that the request can be kept and the responder moved elsewhere.
+///
+/// ```
+/// use std::thread;
+/// use std::time::Duration;
+/// use tern_blocking::coap::{Code, Incoming, Response, Router};
+///
+/// let router = Router::new().get("/slow/{n}", |incoming: Incoming| {
+///     let n = incoming.params.get("n").unwrap_or("0").to_owned();
+///     let responder = incoming.responder;
+///     // The answer comes from another thread, in a separate response.
+///     thread::spawn(move || {
+///         thread::sleep(Duration::from_secs(2));
+///         responder.respond(Response::new(Code::CONTENT).with_payload(n));
+///     });
+/// });
+/// ```
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Incoming {
+    /// Who sent it (an IPv4-mapped address shown as IPv4).
+    pub peer: SocketAddr,
+    /// The request (`confirmable` says how it arrived).
+    pub request: Request,
+    /// The path parameters.
+    pub params: Params,
+    /// Where the answer goes.
+    pub responder: Responder,
+}
+
+impl Incoming {
+    /// Answers the request; see [`Responder::respond`].
+    pub fn respond(self, response: Response) {
+        self.responder.respond(response);
+    }
+}
+
+/// The way back to the peer of one request: [`respond`](Responder::respond) once, from any
+/// thread; dropping it unanswered answers 5.00 Internal Server Error.
+pub struct Responder {
+    id: IncomingId,
+    inputs: Option<SyncSender<Input>>,
+}
+
+impl fmt::Debug for Responder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Responder").field("id", &self.id).finish()
+    }
+}
+
+impl Responder {
+    /// Answers the request. The endpoint sends it piggybacked or separately, as the time
+    /// since the request says; a response with a code that is no response code, or one too
+    /// large for a datagram, is logged and replaced by 5.00. Once the request expired
+    /// (EXCHANGE_LIFETIME after it came) or the socket is closed, nothing is sent.
+    pub fn respond(mut self, response: Response) {
+        self.send(response);
+    }
+
+    fn send(&mut self, response: Response) {
+        let Some(inputs) = self.inputs.take() else {
+            return;
+        };
+        let response = if response.code.is_response() {
+            response
+        } else {
+            tracing::warn!(code = %response.code, "not a response code; answering 5.00");
+            Response::new(Code::INTERNAL_SERVER_ERROR)
+        };
+        let _ = inputs.send(Input::Command(Command::Respond {
+            id: self.id,
+            response,
+        }));
+    }
+}
+
+impl Drop for Responder {
+    fn drop(&mut self) {
+        if self.inputs.is_some() {
+            tracing::debug!(id = self.id.0, "request dropped unanswered; answering 5.00");
+            self.send(Response::new(Code::INTERNAL_SERVER_ERROR));
+        }
+    }
+}
