@@ -212,6 +212,23 @@ impl<R> CoapClient<R> {
     /// place of any the request has); the request gives the method, the other options
     /// (Content-Format, Accept, ...), the payload and the message type (Confirmable or not).
     /// See [`get`](CoapClient::get) for the outcome.
+    ///
+    /// A host name is resolved by the runtime; of its addresses, the first IPv4 one is used
+    /// when there is one.
+    ///
+    /// ```no_run
+    /// # async fn run<R: tern_io::runtime::Runtime + Default>() -> Result<(), Box<dyn std::error::Error>> {
+    /// use tern_io::coap::{CoapClient, Code, Request};
+    /// use tern_coap::value::ContentFormat;
+    ///
+    /// let client = CoapClient::<R>::new().await?;
+    /// let request = Request::builder(Code::GET)
+    ///     .options(|o| o.push_accept(ContentFormat::JSON))
+    ///     .non_confirmable()
+    ///     .build()?;
+    /// let response = client.request("coap://[::1]/sensors/temp?unit=C", request).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn request(&self, uri: &str, request: Request) -> Result<Response, Error> {
         let uri = target::parse(uri)?;
         let request = target::request_for(&uri, request)?;
@@ -269,15 +286,21 @@ impl<R> CoapClient<R> {
         self.link_for(&addrs, uri.host())
     }
 
-    /// Picks the first of `addrs` a socket can reach, binding one when needed.
+    /// Picks the first of `addrs` a socket can reach, IPv4 ones first (a server that
+    /// listens on IPv4 only is common, and a request to the wrong family would only time
+    /// out), binding a socket when needed.
     fn link_for(&self, addrs: &[SocketAddr], host: &str) -> Result<(Link, SocketAddr), Error> {
+        let ordered = addrs
+            .iter()
+            .filter(|a| a.is_ipv4())
+            .chain(addrs.iter().filter(|a| a.is_ipv6()));
         let mut bound = self
             .inner
             .sockets
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
         let mut last_error = None;
-        for &addr in addrs {
+        for &addr in ordered {
             match &mut *bound {
                 Bound::Fixed(link) => {
                     if let Some(peer) = target::reachable_from(link.local, addr) {
