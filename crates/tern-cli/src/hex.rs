@@ -86,7 +86,6 @@ fn end_group(group: &mut Option<(usize, usize)>, high: Option<u8>) -> Result<(),
 }
 
 /// Parses `text` as hex.
-#[cfg(test)]
 pub(crate) fn decode(text: &str) -> Result<Vec<u8>, HexError> {
     let mut out = Vec::new();
     decode_into(text, &mut out)?;

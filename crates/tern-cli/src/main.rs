@@ -1,7 +1,9 @@
 //! The `tern` command line.
 //!
-//! One binary, a tree of subcommands by protocol: `tern mqtt decode|pub|sub` and
-//! `tern coap decode` today; more of `tern coap …` and `tern broker` are to come. Each protocol has a module ([`mqtt`], [`coap`]) with a clap `Subcommand` enum, one module per command and its own mapping of
+//! One binary, a tree of subcommands by protocol: `tern mqtt decode|pub|sub` and `tern coap
+//! get|post|put|delete|discover|serve|decode` (and `tern coap -m METHOD URI`) today; `tern
+//! broker` is to come. Each protocol has a module ([`mqtt`], [`coap`]) with a clap
+//! `Subcommand` enum, one module per command and its own mapping of
 //! packets to JSON; pieces every protocol shares live beside them ([`hex`] for hex input and
 //! output, [`json`] for JSON lines with ordered keys, [`stdio`] for where input comes from and
 //! how output ends, [`failure`] for errors and exit statuses).
@@ -9,11 +11,11 @@
 //! Exit statuses, the same for every command:
 //!
 //! - 0: success;
-//! - 1: the input is bad (a malformed or incomplete packet or message) or reading / writing
-//!   failed;
+//! - 1: the input is bad (a malformed or incomplete packet or message), reading / writing
+//!   failed, or the peer said no (a CoAP 4.xx/5.xx response, a reset, no answer at all);
 //! - 2: usage error: bad arguments (clap's own status) or input that is not what the command
-//!   was told to expect, such as invalid hex;
-//! - 3: `tern mqtt sub -W` ran out of time.
+//!   was told to expect, such as invalid hex or a URI that is not `coap://`;
+//! - 3: `tern mqtt sub -W` or a CoAP request's `-B` ran out of time.
 //!
 //! Every command reports errors as one `tern: error: …` line on stderr.
 //!
@@ -33,8 +35,8 @@ mod json;
 mod mqtt;
 mod stdio;
 
-/// Command-line tools for MQTT and CoAP: decode packets and messages, publish and subscribe
-/// (CoAP requests to come).
+/// Command-line tools for MQTT and CoAP: decode packets and messages, publish and subscribe,
+/// send CoAP requests and serve CoAP resources.
 #[derive(Debug, Parser)]
 #[command(name = "tern", version, propagate_version = true)]
 struct Cli {
@@ -47,16 +49,22 @@ enum Command {
     /// MQTT 3.1, 3.1.1 and 5.0 tools.
     #[command(subcommand)]
     Mqtt(mqtt::MqttCommand),
-    /// CoAP (RFC 7252, and RFC 8323 over TCP and WebSockets) tools.
-    #[command(subcommand)]
-    Coap(coap::CoapCommand),
+    /// CoAP tools: requests (get, post, put, delete, -m METHOD), discover, and decode (RFC
+    /// 7252, and RFC 8323 over TCP and WebSockets).
+    #[command(
+        args_conflicts_with_subcommands = true,
+        subcommand_negates_reqs = true,
+        arg_required_else_help = true,
+        after_help = coap::EXAMPLES
+    )]
+    Coap(Box<coap::CoapArgs>),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Mqtt(command) => mqtt::run(command),
-        Command::Coap(command) => coap::run(command),
+        Command::Coap(args) => coap::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

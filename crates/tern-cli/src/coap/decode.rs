@@ -631,7 +631,10 @@ mod tests {
             }
             let words: Vec<&str> = line.split_whitespace().collect();
             let cli = <crate::Cli as clap::Parser>::try_parse_from(&words).unwrap();
-            let crate::Command::Coap(crate::coap::CoapCommand::Decode(args)) = cli.command else {
+            let crate::Command::Coap(coap) = cli.command else {
+                panic!("{line}: not tern coap");
+            };
+            let Some(crate::coap::CoapCommand::Decode(args)) = coap.command else {
                 panic!("{line}: not tern coap decode");
             };
             let (lines, failure) = run_with(&args, b"");

@@ -23,6 +23,8 @@
 //! "max_message_size": 1152, "block_wise_transfer": true}`); its options are named as that code
 //! names them, values in hex.
 
+use tern_blocking::coap::Response;
+use tern_coap::MessageType;
 use tern_coap::option::ValueFormat;
 use tern_coap::tcp::{Signal, SignalError, TcpMessage, signal_option};
 use tern_coap::value::{Block, ContentFormat, HopLimit, NoResponse, ValueError};
@@ -41,6 +43,23 @@ pub(crate) fn message(m: &Message) -> Json {
         .with("options", options(&m.options, false))
         .with("payload", payload(&m.payload))
         .into()
+}
+
+/// A response as the client commands print it with `--json`: `code` ("2.05"), `code_name`
+/// (`null` when unregistered), `type` (the message that carried it: ACK when piggybacked, CON
+/// or NON when separate; `null` when unknown), `options` as in a decoded message, and
+/// `payload` as text or, when it is not UTF-8, `payload_hex`.
+pub(crate) fn response(r: &Response, mtype: Option<MessageType>) -> Json {
+    let mut o = Object::new()
+        .with("code", format!("{}.{:02}", r.code.class(), r.code.detail()))
+        .with("code_name", r.code.name())
+        .with("type", mtype.map(MessageType::name))
+        .with("options", options(&r.options, false));
+    match std::str::from_utf8(&r.payload) {
+        Ok(text) => o.put("payload", text),
+        Err(_) => o.put("payload_hex", hex::encode(&r.payload)),
+    }
+    o.into()
 }
 
 /// Where a message sat in a TCP byte stream.
@@ -278,6 +297,24 @@ mod tests {
             b = b.push(OptionNumber(n), Bytes::copy_from_slice(v));
         }
         options(&b.build().unwrap(), false).to_value()
+    }
+
+    #[test]
+    fn responses_have_a_flat_code_and_a_text_or_hex_payload() {
+        let r = Response::builder(Code::CONTENT)
+            .options(|o| o.push_content_format(ContentFormat::TEXT_PLAIN))
+            .payload("hi")
+            .build()
+            .unwrap();
+        assert_eq!(
+            response(&r, Some(MessageType::Acknowledgement)).to_string(),
+            r#"{"code":"2.05","code_name":"Content","type":"ACK","options":[{"number":12,"name":"Content-Format","critical":false,"value":{"value":0,"name":"text/plain; charset=utf-8"}}],"payload":"hi"}"#
+        );
+        let r = Response::new(Code::new(4, 31).unwrap()).with_payload(&b"\xff"[..]);
+        assert_eq!(
+            response(&r, None).to_value(),
+            json!({"code": "4.31", "code_name": null, "type": null, "options": [], "payload_hex": "ff"})
+        );
     }
 
     #[test]

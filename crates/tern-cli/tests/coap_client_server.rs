@@ -1,0 +1,329 @@
+//! `tern coap get|post|put|delete|discover` against `tern coap serve`, end to end: the built
+//! binary on both sides, the server on an ephemeral loopback port it reports on stderr.
+
+mod common;
+
+use common::*;
+
+use std::io::{BufRead, BufReader};
+use std::net::UdpSocket;
+use std::process::{Child, Output};
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A running `tern coap serve --bind 127.0.0.1:0 -v`, killed on drop.
+struct Server {
+    child: Child,
+    addr: String,
+    /// The server's stderr lines after `listening on` (its `-v` log).
+    log: mpsc::Receiver<String>,
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Server {
+        let mut args = vec!["coap", "serve", "--bind", "127.0.0.1:0", "-v"];
+        args.extend_from_slice(extra);
+        let mut child = tern(&args).spawn().expect("run tern coap serve");
+        let (tx, log) = mpsc::channel();
+        let stderr = BufReader::new(child.stderr.take().unwrap());
+        thread::spawn(move || {
+            for line in stderr.lines() {
+                let Ok(line) = line else { return };
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let first = log
+            .recv_timeout(WAIT)
+            .expect("tern coap serve says where it listens");
+        let addr = first
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("expected `listening on ADDR`, got {first:?}"))
+            .to_owned();
+        assert!(
+            addr.starts_with("127.0.0.1:") && !addr.ends_with(":0"),
+            "{addr}"
+        );
+        Server { child, addr, log }
+    }
+
+    fn uri(&self, path: &str) -> String {
+        format!("coap://{}{path}", self.addr)
+    }
+
+    /// The `-v` lines logged so far.
+    fn logged(&self) -> Vec<String> {
+        self.log.try_iter().collect()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `tern coap ARGS` (with a 10 s -B unless the test gives one).
+fn coap(args: &[&str]) -> Output {
+    let mut all = vec!["coap"];
+    all.extend_from_slice(args);
+    if !args.contains(&"-B") {
+        all.extend(["-B", "10"]);
+    }
+    run(&all, b"")
+}
+
+fn ok_stdout(args: &[&str]) -> String {
+    let out = coap(args);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    stdout(&out)
+}
+
+fn json_of(args: &[&str]) -> (i32, Value) {
+    let mut all = args.to_vec();
+    all.push("--json");
+    let out = coap(&all);
+    let lines = json_lines(&out);
+    assert_eq!(lines.len(), 1, "{args:?}: {lines:?} {}", stderr(&out));
+    (
+        out.status.code().unwrap_or(-1),
+        lines.into_iter().next().unwrap(),
+    )
+}
+
+#[test]
+fn get_prints_the_payload_and_a_newline() {
+    let server = Server::start(&[]);
+    assert_eq!(
+        ok_stdout(&["get", &server.uri("/hello")]),
+        "Hello, world!\n"
+    );
+    // The same request without a subcommand.
+    assert_eq!(ok_stdout(&[&server.uri("/hello")]), "Hello, world!\n");
+}
+
+#[test]
+fn put_and_post_change_hello() {
+    let server = Server::start(&[]);
+    let hello = server.uri("/hello");
+    assert_eq!(ok_stdout(&["put", &hello, "-e", "first", "-t", "text"]), "");
+    assert_eq!(ok_stdout(&["get", &hello]), "first\n");
+    let (code, response) = json_of(&["post", &hello, "-e", "second\n"]);
+    assert_eq!(code, 0);
+    assert_eq!(response["code"], "2.04");
+    assert_eq!(response["code_name"], "Changed");
+    // A payload that ends with a newline gets no second one.
+    assert_eq!(ok_stdout(&["-m", "get", &hello]), "second\n");
+}
+
+#[test]
+fn store_through_its_life_with_json() {
+    let server = Server::start(&[]);
+    let item = server.uri("/store/item");
+    assert_eq!(json_of(&["put", &item, "-e", "one"]).1["code"], "2.01");
+    assert_eq!(json_of(&["put", &item, "-e", "two"]).1["code"], "2.04");
+    let (code, got) = json_of(&["get", &item]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        got,
+        json!({"code": "2.05", "code_name": "Content", "type": "ACK", "options": [], "payload": "two"})
+    );
+    assert_eq!(json_of(&["delete", &item]).1["code"], "2.02");
+    let (code, gone) = json_of(&["get", &item]);
+    assert_eq!((code, &gone["code"]), (1, &json!("4.04")));
+
+    let (code, created) = json_of(&["post", &server.uri("/store"), "-e", "posted"]);
+    assert_eq!((code, &created["code"]), (0, &json!("2.01")));
+    let location: Vec<&str> = created["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["name"] == "Location-Path")
+        .map(|o| o["value"].as_str().unwrap())
+        .collect();
+    assert_eq!(location[0], "store");
+    let posted = server.uri(&format!("/{}", location.join("/")));
+    assert_eq!(ok_stdout(&["get", &posted]), "posted\n");
+}
+
+#[test]
+fn binary_payloads_from_a_file_come_back_as_hex() {
+    let server = Server::start(&[]);
+    let path = std::env::temp_dir().join(format!("tern-coap-bin-{}", std::process::id()));
+    std::fs::write(&path, [0xff, 0x00, 0x80]).unwrap();
+    let item = server.uri("/store/bin");
+    let file = path.to_str().unwrap();
+    assert_eq!(ok_stdout(&["put", &item, "-f", file, "-t", "octet"]), "");
+    let (_, got) = json_of(&["get", &item]);
+    assert_eq!(got["payload_hex"], "ff0080");
+    assert_eq!(got["options"][0]["value"]["value"], 42);
+    let _ = std::fs::remove_file(path);
+}
+
+#[test]
+fn errors_exit_1_with_the_code() {
+    let server = Server::start(&[]);
+    let out = coap(&["get", &server.uri("/nowhere")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "tern: error: 4.04 Not Found\n");
+    let out = coap(&["delete", &server.uri("/hello")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "tern: error: 4.05 Method Not Allowed\n");
+}
+
+#[test]
+fn a_separate_response_comes_in_a_con() {
+    let server = Server::start(&[]);
+    let started = Instant::now();
+    let (code, got) = json_of(&["get", &server.uri("/separate")]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        (&got["type"], &got["payload"]),
+        (&json!("CON"), &json!("separate"))
+    );
+    assert!(started.elapsed() >= Duration::from_secs(2));
+}
+
+#[test]
+fn non_requests_get_non_responses() {
+    let server = Server::start(&[]);
+    let (_, got) = json_of(&["get", &server.uri("/hello"), "-N"]);
+    assert_eq!(
+        (&got["type"], &got["payload"]),
+        (&json!("NON"), &json!("Hello, world!"))
+    );
+}
+
+#[test]
+fn verbose_shows_each_message_on_both_sides() {
+    let server = Server::start(&[]);
+    let out = coap(&["get", &server.uri("/hello"), "-v"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines: Vec<String> = stderr(&out).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].starts_with("> CON GET mid="), "{lines:?}");
+    assert!(lines[0].ends_with(" /hello"), "{lines:?}");
+    assert!(lines[1].starts_with("< ACK 2.05 Content mid="), "{lines:?}");
+    assert!(lines[1].ends_with("(13 bytes)"), "{lines:?}");
+    // The server logs the same two messages, with the client's address.
+    let deadline = Instant::now() + WAIT;
+    let mut logged = Vec::new();
+    while logged.len() < 2 && Instant::now() < deadline {
+        logged.extend(server.logged());
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        logged[0].starts_with("< 127.0.0.1:") && logged[0].contains(" CON GET mid="),
+        "{logged:?}"
+    );
+    assert!(
+        logged[1].starts_with("> 127.0.0.1:") && logged[1].contains(" ACK 2.05 Content"),
+        "{logged:?}"
+    );
+}
+
+#[test]
+fn discover_lists_and_filters_the_resources() {
+    let server = Server::start(&[]);
+    let all = ok_stdout(&["discover", &format!("coap://{}", server.addr)]);
+    assert!(all.starts_with("</hello>;rt=\"tern.hello\";ct=0,"), "{all}");
+    assert!(
+        all.contains("</store>") && all.contains("</separate>"),
+        "{all}"
+    );
+    let filtered = ok_stdout(&["discover", &server.uri("/.well-known/core?rt=tern.hello")]);
+    assert_eq!(filtered, "</hello>;rt=\"tern.hello\";ct=0\n");
+    let out = coap(&["discover", &server.uri("?href=/s*"), "--json"]);
+    let links = json_lines(&out);
+    assert_eq!(
+        links,
+        [
+            json!({"href": "/store", "attributes": [{"name": "rt", "value": "tern.store"}]}),
+            json!({"href": "/separate", "attributes": [{"name": "rt", "value": "tern.separate"}, {"name": "ct", "value": "0"}]}),
+        ]
+    );
+}
+
+#[test]
+fn plugtest_resources() {
+    let server = Server::start(&["--plugtest"]);
+    assert_eq!(
+        ok_stdout(&["get", &server.uri("/test")]),
+        "Type: test resource\n"
+    );
+    assert_eq!(
+        ok_stdout(&["get", &server.uri("/seg1/seg2/seg3")]),
+        "Type: seg3\n"
+    );
+    assert_eq!(
+        ok_stdout(&["get", &server.uri("/query?first=1&second=2")]),
+        "first=1&second=2\n"
+    );
+    assert_eq!(
+        ok_stdout(&["get", &server.uri("/multi-format"), "-A", "xml"]),
+        "<multi-format/>\n"
+    );
+    let (code, _) = json_of(&["get", &server.uri("/multi-format"), "-A", "json"]);
+    assert_eq!(code, 1);
+    // If-None-Match (option 5, empty): created once, then the precondition fails.
+    assert_eq!(
+        json_of(&["put", &server.uri("/create1"), "-O", "5,"]).1["code"],
+        "2.01"
+    );
+    assert_eq!(
+        json_of(&["put", &server.uri("/create1"), "-O", "5,"]).1["code"],
+        "4.12"
+    );
+    let links = ok_stdout(&["discover", &server.uri("?rt=Type1")]);
+    assert_eq!(
+        links,
+        "</link1>;rt=\"Type1 Type2\";if=\"If1\",</link3>;rt=\"Type1 Type3\";if=\"foo\"\n"
+    );
+}
+
+#[test]
+fn a_silent_port_runs_out_the_timeout() {
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let uri = format!("coap://{}/hello", silent.local_addr().unwrap());
+    let started = Instant::now();
+    let out = coap(&["get", &uri, "-B", "0.5"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert_eq!(stderr(&out), "tern: error: no response within 0.5 s\n");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    for args in [
+        &["get", "http://example.com/"][..],
+        &["get", "coaps://127.0.0.1/"],
+        &["get", "coap://127.0.0.1/", "-O", "nonsense"],
+        &["get", "coap://127.0.0.1/", "-t", "text/nonsense"],
+        &["get", "coap://127.0.0.1/", "-B", "0"],
+        &["post", "coap://127.0.0.1/", "-e", "x", "-f", "y"],
+        &["-m", "jump", "coap://127.0.0.1/"],
+    ] {
+        let out = coap(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    }
+}
+
+#[test]
+fn serve_reports_an_address_it_cannot_bind() {
+    let taken = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = run(&["coap", "serve", "--bind", &addr], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with(&format!("tern: error: cannot listen on {addr}: ")),
+        "{}",
+        stderr(&out)
+    );
+}
