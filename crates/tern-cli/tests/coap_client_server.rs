@@ -289,6 +289,16 @@ fn plugtest_resources() {
 }
 
 #[test]
+fn the_first_block_of_a_larger_body_is_refused_rather_than_stored() {
+    let server = Server::start(&[]);
+    let item = server.uri("/store/blocks");
+    // Block1 (27): block 0, more to come, 16 bytes.
+    let (code, got) = json_of(&["put", &item, "-e", "0123456789abcdef", "-O", "27,0x08"]);
+    assert_eq!((code, &got["code"]), (1, &json!("4.13")));
+    assert_eq!(json_of(&["get", &item]).1["code"], "4.04");
+}
+
+#[test]
 fn a_silent_port_runs_out_the_timeout() {
     let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
     let uri = format!("coap://{}/hello", silent.local_addr().unwrap());
