@@ -776,7 +776,9 @@ fn request_limits_and_misuse_are_local_errors() {
         ep.request(t(0), peer(), Request::new(Code::CONTENT)),
         Err(EndpointError::NotARequest)
     );
-    let big = Request::post("a", vec![0u8; 60]).unwrap();
+    // A payload too large for one message goes in Block1 blocks (RFC 7959); options that
+    // leave no room for a block of 16 bytes cannot.
+    let big = Request::post(&"a".repeat(40), vec![0u8; 60]).unwrap();
     assert!(matches!(
         ep.request(t(0), peer(), big),
         Err(EndpointError::MessageTooLarge { max: 64, .. })

@@ -3,6 +3,8 @@
 
 use core::time::Duration;
 
+use super::observe::ObserversConfig;
+
 /// The message-layer transmission parameters of RFC 7252 §4.8, with the defaults of its table.
 ///
 /// ```
@@ -158,12 +160,28 @@ pub struct EndpointConfig {
     pub max_requests: usize,
     /// Largest datagram this endpoint sends (1,152 bytes, RFC 7252 §4.6).
     pub max_message_size: usize,
-    /// Block-wise transfers (RFC 7959): most bytes held while reassembling one body, and over
-    /// all bodies (64 KiB). Not used before block-wise transfers are wired in.
+    /// Block-wise transfers (RFC 7959): the largest body reassembled, in bytes (64 KiB): a
+    /// response body this endpoint's client collects from Block2 blocks (beyond:
+    /// [`RequestError::Block2`](super::RequestError::Block2)), and a request body its server
+    /// collects from Block1 blocks (beyond: 4.13 with this as Size1).
     pub max_reassembly_bytes: usize,
+    /// Block-wise transfers: the bytes the server holds for its peers (256 KiB), counted
+    /// twice over: request bodies in Block1 blocks not yet complete (beyond: 4.13), and the
+    /// responses kept for the follow-up requests of their Block2 blocks (beyond: the oldest
+    /// are dropped). With `max_block_transfers`, this bounds the memory a peer can make the
+    /// endpoint spend on block-wise transfers.
+    pub max_reassembly_total: usize,
+    /// Block-wise transfers: the most request bodies in Block1 blocks the server collects at
+    /// a time, and the most responses it keeps for follow-up Block2 requests (16 each).
+    pub max_block_transfers: usize,
     /// Block-wise transfers: the block size exponent for bodies this endpoint splits (6:
-    /// 1,024 bytes). Not used before block-wise transfers are wired in.
+    /// 1,024 bytes), the largest block it asks for in a response split by its peer, and the
+    /// largest it serves. Smaller blocks are used where the options leave less room within
+    /// `max_message_size`; above 6 counts as 6.
     pub default_block_szx: u8,
+    /// Observe (RFC 7641), the server side: how many observers (256 in all, 16 per client),
+    /// and how often a notification goes Confirmable anyway (every 24 hours).
+    pub observers: ObserversConfig,
 }
 
 impl Default for EndpointConfig {
@@ -179,7 +197,10 @@ impl Default for EndpointConfig {
             max_requests: 256,
             max_message_size: 1_152,
             max_reassembly_bytes: 64 * 1_024,
+            max_reassembly_total: 256 * 1_024,
+            max_block_transfers: 16,
             default_block_szx: 6,
+            observers: ObserversConfig::default(),
         }
     }
 }

@@ -4,6 +4,7 @@
 
 use core::fmt;
 
+use super::block::{Block1Error, Block2Error};
 use crate::option::OptionNumber;
 
 /// A command the endpoint refuses (the caller's mistake or a local limit). Nothing was sent.
@@ -23,9 +24,14 @@ use crate::option::OptionNumber;
 pub enum EndpointError {
     /// `request` with a code that is not a method (0.01–0.31).
     NotARequest,
+    /// `observe` with a method other than GET or FETCH (RFC 7641 §1.2, RFC 8132 §2.4).
+    NotObservable,
     /// `respond` with a code that is not a response (2.00–5.31).
     NotAResponse,
-    /// The message would be larger than [`EndpointConfig::max_message_size`](super::EndpointConfig::max_message_size).
+    /// The message would be larger than [`EndpointConfig::max_message_size`](super::EndpointConfig::max_message_size),
+    /// even with the payload in blocks (RFC 7959): the options leave no room for a block of
+    /// 16 bytes, or a request's options no room for the Block2 option of its follow-ups. A
+    /// body needing more than 2^20 blocks counts as too large too.
     MessageTooLarge {
         /// The encoded size.
         size: usize,
@@ -47,6 +53,7 @@ impl fmt::Display for EndpointError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EndpointError::NotARequest => f.write_str("a request needs a method code (0.01-0.31)"),
+            EndpointError::NotObservable => f.write_str("only GET and FETCH can observe"),
             EndpointError::NotAResponse => {
                 f.write_str("a response needs a response code (2.00-5.31)")
             }
@@ -92,6 +99,15 @@ pub enum RequestError {
     /// No Message ID could be used when the request left the queue (see
     /// [`EndpointError::MessageIdsExhausted`]).
     MessageIdsExhausted,
+    /// A Block1 transfer of the request body went wrong (RFC 7959 §2.3, §2.5): the server
+    /// acknowledged another block, left out Block1, or answered the last block with 2.31.
+    /// A 4.13 that smaller blocks cannot satisfy is not this: it comes as the response.
+    Block1(Block1Error),
+    /// A Block2 transfer of the response body went wrong (RFC 7959 §2.4): a block out of
+    /// order or of the wrong size, a body over
+    /// [`EndpointConfig::max_reassembly_bytes`](super::EndpointConfig::max_reassembly_bytes),
+    /// or an ETag that kept changing.
+    Block2(Block2Error),
 }
 
 impl fmt::Display for RequestError {
@@ -111,9 +127,40 @@ impl fmt::Display for RequestError {
             RequestError::MessageIdsExhausted => {
                 f.write_str("every Message ID was used within EXCHANGE_LIFETIME (RFC 7252 §4.4)")
             }
+            RequestError::Block1(e) => write!(f, "Block1 transfer: {e}"),
+            RequestError::Block2(e) => write!(f, "Block2 transfer: {e}"),
         }
     }
 }
 
 #[cfg(feature = "std")]
 impl std::error::Error for RequestError {}
+
+/// Why an observation ended (in [`Event::ObservationEnded`](super::Event::ObservationEnded)).
+///
+/// ```
+/// use tern_coap::endpoint::{ObservationEnd, RequestError};
+///
+/// let end = ObservationEnd::Failed(RequestError::Timeout);
+/// assert_eq!(end.to_string(), "the observation failed: no acknowledgement or response within MAX_TRANSMIT_WAIT");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ObservationEnd {
+    /// The server ended it, or never started it: a response without Observe, or not 2.xx
+    /// (the resource is not observable, is gone, or changed its Content-Format; RFC 7641
+    /// §3.2, §4.2). That response came as the last notification.
+    ByServer,
+    /// The registration or a re-registration (RFC 7641 §3.3.1) got no usable response, or a
+    /// notification carried an unrecognized critical option.
+    Failed(RequestError),
+}
+
+impl fmt::Display for ObservationEnd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ObservationEnd::ByServer => f.write_str("the server ended the observation"),
+            ObservationEnd::Failed(e) => write!(f, "the observation failed: {e}"),
+        }
+    }
+}

@@ -14,15 +14,19 @@ use bytes::Bytes;
 use super::Instant;
 use super::config::TransmissionParameters;
 use super::event::{IncomingId, RequestId, Transmit};
+use super::observe::ObserverKey;
 use super::rng::Rng;
 
-/// Whose Confirmable message is in flight. Observe notifications will be a third kind.
+/// Whose Confirmable message is in flight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Owner {
     /// A request (or ping) of the client.
     Request(RequestId),
     /// A separate response of the server.
     Response(IncomingId),
+    /// A notification of the server to an observer, with its Message ID (a later one to
+    /// the same observer replaces it, RFC 7641 §4.5.2).
+    Notification(ObserverKey, u16),
 }
 
 /// A Confirmable message awaiting its ACK or RST.
@@ -164,6 +168,45 @@ impl MessageLayer {
         ) {
             self.retransmit_at.remove(&(old.deadline, peer, mid));
         }
+        self.retransmit_at.insert((deadline, peer, mid));
+    }
+
+    /// Sends a Confirmable message in place of `old` (a notification still in flight to the
+    /// same peer): `old` is no longer retransmitted, and the new one takes over its
+    /// retransmission counter, timeout and next deadline (RFC 7641 §4.5.2), so that a client
+    /// that is gone is given up on as soon as with one notification. Without `old` in flight,
+    /// as [`MessageLayer::send_confirmable`].
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn replace_confirmable(
+        &mut self,
+        now: Instant,
+        rng: &mut Rng,
+        peer: SocketAddr,
+        old: Option<u16>,
+        mid: u16,
+        datagram: Bytes,
+        owner: Owner,
+    ) {
+        let Some(previous) = old.and_then(|old| {
+            let out = self.outgoing.remove(&(peer, old))?;
+            self.retransmit_at.remove(&(out.deadline, peer, old));
+            Some(out)
+        }) else {
+            self.send_confirmable(now, rng, peer, mid, datagram, owner);
+            return;
+        };
+        self.send(peer, datagram.clone());
+        let deadline = previous.deadline;
+        self.outgoing.insert(
+            (peer, mid),
+            Outgoing {
+                datagram,
+                owner,
+                retransmits: previous.retransmits,
+                timeout: previous.timeout,
+                deadline,
+            },
+        );
         self.retransmit_at.insert((deadline, peer, mid));
     }
 

@@ -112,11 +112,13 @@
 //! Max-Age for a CON, silence for a NON); client requests by
 //! [`EndpointConfig::max_requests`]. Datagrams that answer nothing cost an RST at most.
 
+pub mod block;
 mod client;
 mod config;
 mod error;
 mod event;
 mod message_layer;
+pub mod observe;
 mod request;
 mod rng;
 mod server;
@@ -127,14 +129,14 @@ use core::net::SocketAddr;
 use bytes::{Bytes, BytesMut};
 
 pub use config::{EndpointConfig, TransmissionParameters};
-pub use error::{EndpointError, RequestError};
+pub use error::{EndpointError, ObservationEnd, RequestError};
 pub use event::{Event, IncomingId, RequestId, Transmit};
 pub use request::{BuildError, Request, RequestBuilder, Response, ResponseBuilder};
 /// A point on the caller's clock (re-exported from `tern-time`, shared with tern-mqtt).
 pub use tern_time::Instant;
 
 use crate::message::{Message, MessageType};
-use crate::option::Options;
+use crate::option::{OptionNumber, Options, OptionsBuilder};
 use client::ClientState;
 use message_layer::{MessageLayer, Owner, Seen};
 use rng::Rng;
@@ -152,6 +154,21 @@ pub struct Endpoint {
     client: ClientState,
     server: ServerState,
     events: VecDeque<Event>,
+}
+
+/// `options` less those numbered in `drop`, plus what `add` pushes (in number order, as
+/// always).
+pub(crate) fn rebuild(
+    options: &Options,
+    drop: &[OptionNumber],
+    add: impl FnOnce(OptionsBuilder) -> OptionsBuilder,
+) -> Options {
+    let mut builder = Options::builder();
+    for option in options.iter().filter(|o| !drop.contains(&o.number)) {
+        builder = builder.push(option.number, option.value);
+    }
+    // The values come from valid options or typed setters, so building cannot fail.
+    add(builder).build().unwrap_or_else(|_| options.clone())
 }
 
 /// Encodes a message the endpoint built (never an invalid one: `None` only as a guard).
@@ -177,11 +194,11 @@ impl Endpoint {
         let first_mid = rng.next_u64() as u16;
         Endpoint {
             ml: MessageLayer::new(config.transmission, config.max_dedup_entries, first_mid),
+            server: ServerState::new(&config),
             config,
             rng,
             now: Instant::ZERO,
             client: ClientState::default(),
-            server: ServerState::default(),
             events: VecDeque::new(),
         }
     }
@@ -307,6 +324,7 @@ impl Endpoint {
                     Owner::Response(id) => {
                         self.server_response_done(id, Some(RequestError::Timeout))
                     }
+                    Owner::Notification(key, mid) => self.notification_timed_out(key, mid),
                 }
                 continue;
             }
@@ -315,6 +333,7 @@ impl Endpoint {
             }
             break;
         }
+        self.server.expire_blocks(now);
         self.ml.expire_dedup(now);
     }
 
@@ -399,6 +418,12 @@ impl Endpoint {
                     self.server_response_done(id, None);
                 }
             }
+            Owner::Notification(key, mid) => {
+                if message.code.is_empty() || message.code.is_response() {
+                    self.ml.stop(peer, mid);
+                    self.notification_acked(key, mid);
+                }
+            }
         }
     }
 
@@ -409,13 +434,12 @@ impl Endpoint {
             Some(Owner::Response(id)) => {
                 self.server_response_done(id, Some(RequestError::Reset));
             }
+            Some(Owner::Notification(key, mid)) => self.notification_reset(key, mid),
             None => {
-                self.client_reset_non(peer, mid);
+                if !self.client_reset_non(peer, mid) {
+                    self.server_reset_non(peer, mid);
+                }
             }
         }
     }
 }
-
-// block-wise and observe: see block.rs, observe.rs
-pub mod block;
-pub mod observe;

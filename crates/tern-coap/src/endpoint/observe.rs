@@ -256,7 +256,7 @@ impl PartialOrd for ObserverKey {
 }
 
 /// The limits and policy of an [`Observers`] list.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ObserversConfig {
     /// Observers in total; a registration beyond is answered without Observe.
     pub max_observers: usize,
@@ -291,6 +291,7 @@ pub struct Observer<R> {
     registered_at: Instant,
     last_confirmable: Instant,
     in_flight: bool,
+    confirmable: bool,
 }
 
 impl<R> Observer<R> {
@@ -318,6 +319,11 @@ impl<R> Observer<R> {
     /// Whether a CON notification to it awaits its acknowledgement.
     pub const fn in_flight(&self) -> bool {
         self.in_flight
+    }
+
+    /// Whether every notification to it goes Confirmable ([`Observers::set_confirmable`]).
+    pub const fn confirmable(&self) -> bool {
+        self.confirmable
     }
 }
 
@@ -503,11 +509,35 @@ impl<R: Ord + Clone> Observers<R> {
             registered_at: now,
             last_confirmable: now,
             in_flight: false,
+            confirmable: false,
         });
         entry.resource = resource;
         entry.content_format = content_format;
         entry.registered_at = now;
         Ok(observe)
+    }
+
+    /// Sends every notification to the observer under `key` Confirmable (`true`), or as the
+    /// `confirmable` argument of [`Observers::notify`] says (`false`, the default). The
+    /// endpoint sets it for a client that registered with a CON request, so that a client
+    /// that is gone is noticed at its next notification (RFC 7641 §4.5).
+    ///
+    /// ```
+    /// use tern_coap::endpoint::Instant;
+    /// use tern_coap::endpoint::observe::{ObserverKey, Observers, ObserversConfig};
+    /// use tern_coap::message::{Code, Token};
+    ///
+    /// let mut observers = Observers::new(ObserversConfig::default());
+    /// let key = ObserverKey::new("192.0.2.1:5683".parse().unwrap(), Token::new(&[1]).unwrap());
+    /// observers.register(Instant::ZERO, key, "/obs", None)?;
+    /// observers.set_confirmable(&key, true);
+    /// assert!(observers.notify(Instant::ZERO, &"/obs", Code::CONTENT, None, false)[0].confirmable);
+    /// # Ok::<(), tern_coap::endpoint::observe::RegisterError>(())
+    /// ```
+    pub fn set_confirmable(&mut self, key: &ObserverKey, confirmable: bool) {
+        if let Some(entry) = self.entries.get_mut(key) {
+            entry.confirmable = confirmable;
+        }
     }
 
     /// Removes an observer: a GET with Observe = 1 (RFC 7641 §3.6), or any other ending the
@@ -574,7 +604,7 @@ impl<R: Ord + Clone> Observers<R> {
             let ends = !success || mismatch;
             let replaces_in_flight = entry.in_flight;
             let due = now >= entry.last_confirmable + self.config.confirmable_interval;
-            let con = confirmable || replaces_in_flight || due;
+            let con = confirmable || entry.confirmable || replaces_in_flight || due;
             if con {
                 entry.last_confirmable = now;
                 entry.in_flight = true;

@@ -2,6 +2,15 @@
 //! FIFO per peer while NSTART interactions are outstanding (RFC 7252 §4.7), and end with one
 //! event — a response matched by peer and token (and Message ID when piggybacked, §5.3.2), a
 //! reset, or a timeout.
+//!
+//! An exchange may take several messages, one at a time: the blocks of a request body and
+//! the follow-up requests for the blocks of a response body (`transfer.rs`, RFC 7959), the
+//! registrations of an observation (`observe.rs`, RFC 7641). Each message is a request of its
+//! own on the wire (a new Message ID, and a new token unless the exchange keeps one), queued
+//! under NSTART like any other; the exchange keeps its [`RequestId`] throughout.
+
+mod observe;
+mod transfer;
 
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
 use core::net::SocketAddr;
@@ -12,6 +21,8 @@ use super::message_layer::Owner;
 use super::request::{Request, Response};
 use super::{Endpoint, Instant, encode};
 use crate::message::{Message, MessageType, Token};
+use observe::Observation;
+use transfer::Transfer;
 
 /// A token as a map key (`Token` has no order of its own).
 type TokenKey = (u8, [u8; 8]);
@@ -24,7 +35,7 @@ fn token_key(token: &Token) -> TokenKey {
     (token.len() as u8, bytes)
 }
 
-/// Where an exchange stands.
+/// Where the exchange's current message stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
     /// Waiting in its peer's queue for an NSTART slot (and a free token).
@@ -34,25 +45,80 @@ enum Stage {
     /// A NON sent, or a CON acknowledged by an empty ACK: the response is awaited until the
     /// deadline.
     AwaitingResponse,
+    /// No message in flight: an observation between registrations, listening on its token.
+    Idle,
 }
 
-/// One request of the client, from `request` to its event.
-///
-/// Block-wise transfers hang off this: a Block2 reassembly keeps the request here to ask for
-/// the next block with the same options, and an observation keeps its token registered
-/// after the first response.
+/// What an exchange is for, and so how it ends.
+#[derive(Debug)]
+enum Purpose {
+    /// A request of the application: [`Event::Response`] or [`Event::RequestFailed`].
+    Request,
+    /// A ping: [`Event::Pong`] or [`Event::RequestFailed`].
+    Ping,
+    /// An observation: [`Event::Notification`]s, then [`Event::ObservationEnded`].
+    Observe(Observation),
+    /// The endpoint's own GETs for the remaining blocks of a notification of the observation
+    /// `parent` (RFC 7959 §2.6); the body goes to the parent as its notification, and when
+    /// `ends`, the observation ends after it.
+    Fetch { parent: RequestId, ends: bool },
+    /// The endpoint's own deregistration (a GET with Observe = 1 on the observation's
+    /// token, RFC 7641 §3.6) after `cancel`: it ends without an event.
+    Deregister,
+}
+
+/// One exchange of the client, from the command to its event.
 #[derive(Debug)]
 pub(crate) struct Exchange {
     peer: SocketAddr,
-    /// `None` for a ping (an empty CON).
+    purpose: Purpose,
+    /// The request as the command gave it (`None` for a ping); every message of the
+    /// exchange is built from it.
     request: Option<Request>,
+    /// What the current (or next) message carries: the request, one block of its body, a
+    /// follow-up for a block of the response, or a registration again.
+    message: Option<Request>,
     token: Token,
+    /// Whether the exchange keeps `token` from message to message (an observation's token,
+    /// RFC 7641 §3.3.1, §3.6) rather than drawing a new one.
+    fixed_token: bool,
     mid: u16,
     stage: Stage,
     /// Whether it holds one of its peer's NSTART slots.
     outstanding: bool,
     deadline: Option<Instant>,
     sent_at: Instant,
+    /// The block-wise state (RFC 7959).
+    transfer: Transfer,
+}
+
+impl Exchange {
+    fn new(
+        peer: SocketAddr,
+        purpose: Purpose,
+        request: Option<Request>,
+        message: Option<Request>,
+        now: Instant,
+    ) -> Exchange {
+        Exchange {
+            peer,
+            purpose,
+            request,
+            message,
+            token: Token::EMPTY,
+            fixed_token: false,
+            mid: 0,
+            stage: Stage::Queued,
+            outstanding: false,
+            deadline: None,
+            sent_at: now,
+            transfer: Transfer::default(),
+        }
+    }
+
+    fn is_ping(&self) -> bool {
+        matches!(self.purpose, Purpose::Ping)
+    }
 }
 
 /// The requests of one peer: how many interactions are outstanding, and the queue behind them.
@@ -66,7 +132,7 @@ struct Peer {
 pub(crate) struct ClientState {
     next_id: u64,
     exchanges: BTreeMap<RequestId, Exchange>,
-    /// Exchanges awaiting a response, by peer and token.
+    /// Exchanges awaiting a response (or notifications), by peer and token.
     by_token: BTreeMap<(SocketAddr, TokenKey), RequestId>,
     /// NON requests awaiting a response, by peer and Message ID, for a Reset to find them
     /// (CON ones are found through the message layer).
@@ -118,6 +184,20 @@ impl ClientState {
             }
         }
     }
+
+    /// Forgets that `token` at `peer` leads to `id` (and only if it still does).
+    fn unmap(&mut self, peer: SocketAddr, token: &Token, id: RequestId) {
+        let key = (peer, token_key(token));
+        if self.by_token.get(&key) == Some(&id) {
+            self.by_token.remove(&key);
+        }
+    }
+
+    fn unmap_mid(&mut self, peer: SocketAddr, mid: u16, id: RequestId) {
+        if self.non_by_mid.get(&(peer, mid)) == Some(&id) {
+            self.non_by_mid.remove(&(peer, mid));
+        }
+    }
 }
 
 impl Endpoint {
@@ -126,6 +206,16 @@ impl Endpoint {
     /// Sends `request` to `peer`, now or, while NSTART interactions with that peer are
     /// outstanding, after the requests queued before it. It ends with exactly one of
     /// [`Event::Response`] and [`Event::RequestFailed`], unless cancelled.
+    ///
+    /// Block-wise transfers (RFC 7959) happen on their own: a payload larger than the block
+    /// size ([`EndpointConfig::default_block_szx`](super::EndpointConfig::default_block_szx),
+    /// or less where the options leave less room within `max_message_size`) goes in Block1
+    /// blocks, and a response in Block2 blocks is collected whole (up to
+    /// [`EndpointConfig::max_reassembly_bytes`](super::EndpointConfig::max_reassembly_bytes))
+    /// before it is reported. Each block goes in a request of its own, with a new token and
+    /// Message ID. To propose a block size for the response (early negotiation), put Block2
+    /// `0/0/size` in the request; a request that names a later block, or carries Block1
+    /// itself, is sent as it is, and its response reported as it is.
     ///
     /// ```
     /// use tern_coap::endpoint::{Endpoint, EndpointConfig, Instant, Request};
@@ -138,6 +228,12 @@ impl Endpoint {
     /// assert_eq!(t.destination, peer);
     /// let m = Message::decode(t.datagram)?;
     /// assert_eq!((m.mtype, m.token.len()), (MessageType::Confirmable, 8));
+    ///
+    /// // A body of 3,000 bytes goes in blocks of 1,024, the first with Size1.
+    /// endpoint.request(Instant::ZERO, "192.0.2.2:5683".parse()?, Request::put("big", vec![7u8; 3000])?)?;
+    /// let first = Message::decode(endpoint.poll_transmit().unwrap().datagram)?;
+    /// assert_eq!(first.options.block1(false)?.map(|b| (b.num(), b.more(), b.size())), Some((0, true, 1024)));
+    /// assert_eq!((first.options.size1()?, first.payload.len()), (Some(3000), 1024));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn request(
@@ -150,12 +246,7 @@ impl Endpoint {
         if !request.method.is_request() {
             return Err(EndpointError::NotARequest);
         }
-        self.check_size(
-            usize::from(self.token_length()),
-            &request.options,
-            &request.payload,
-        )?;
-        let id = self.enqueue(peer, Some(request))?;
+        let id = self.start_request(peer, request, Purpose::Request)?;
         self.run_timers();
         Ok(id)
     }
@@ -177,15 +268,23 @@ impl Endpoint {
     /// ```
     pub fn ping(&mut self, now: Instant, peer: SocketAddr) -> Result<RequestId, EndpointError> {
         self.enter(now);
-        let id = self.enqueue(peer, None)?;
+        let ex = Exchange::new(peer, Purpose::Ping, None, None, self.now);
+        let id = self.enqueue(ex)?;
         self.run_timers();
         Ok(id)
     }
 
-    /// Forgets a request: no event will come for it, unless it had already ended by `now`
-    /// (what was due runs first, as in every command). A CON is no longer retransmitted, and
-    /// a late response to it is answered with RST, as to any unknown token (RFC 7252
-    /// §5.3.2). Unknown ids are ignored.
+    /// Forgets a request or an observation: no event will come for it, unless it had
+    /// already ended by `now` (what was due runs first, as in every command). A CON is no
+    /// longer retransmitted, and a late response to it is answered with RST, as to any
+    /// unknown token (RFC 7252 §5.3.2). Unknown ids are ignored.
+    ///
+    /// An observation the server has registered is cancelled eagerly (RFC 7641 §3.6): the
+    /// endpoint sends a GET with Observe = 1 on the observation's token and the options of
+    /// the registration, and ignores its response; a notification arriving after that is
+    /// answered with RST, which deregisters too. One whose registration is still awaiting
+    /// its response is just forgotten: the server, if it registered it, learns from the RST
+    /// to its next notification.
     ///
     /// ```
     /// use tern_coap::endpoint::{Endpoint, EndpointConfig, Instant, Request};
@@ -198,7 +297,7 @@ impl Endpoint {
     /// ```
     pub fn cancel(&mut self, now: Instant, id: RequestId) {
         self.enter(now);
-        self.finish(id);
+        self.cancel_exchange(id);
         self.run_timers();
     }
 
@@ -208,29 +307,15 @@ impl Endpoint {
         self.config.token_length.min(8)
     }
 
-    fn enqueue(
-        &mut self,
-        peer: SocketAddr,
-        request: Option<Request>,
-    ) -> Result<RequestId, EndpointError> {
+    /// Adds an exchange at the end of its peer's queue and starts what may start.
+    fn enqueue(&mut self, ex: Exchange) -> Result<RequestId, EndpointError> {
         if self.client.exchanges.len() >= self.config.max_requests {
             return Err(EndpointError::TooManyRequests);
         }
         let id = RequestId(self.client.next_id);
         self.client.next_id += 1;
-        self.client.exchanges.insert(
-            id,
-            Exchange {
-                peer,
-                request,
-                token: Token::EMPTY,
-                mid: 0,
-                stage: Stage::Queued,
-                outstanding: false,
-                deadline: None,
-                sent_at: self.now,
-            },
-        );
+        let peer = ex.peer;
+        self.client.exchanges.insert(id, ex);
         self.client
             .peers
             .entry(peer)
@@ -239,6 +324,23 @@ impl Endpoint {
             .push_back(id);
         self.start_queued(peer);
         Ok(id)
+    }
+
+    /// Puts exchange `id`, whose message was answered, at the head of its peer's queue with
+    /// its next message (already in `message`): a transfer goes on before new requests start.
+    fn requeue(&mut self, id: RequestId) {
+        let Some(ex) = self.client.exchanges.get_mut(&id) else {
+            return;
+        };
+        ex.stage = Stage::Queued;
+        let peer = ex.peer;
+        self.client
+            .peers
+            .entry(peer)
+            .or_default()
+            .queue
+            .push_front(id);
+        self.start_queued(peer);
     }
 
     /// A token not in use with `peer`, or `None` if the draws keep meeting used ones (then the
@@ -281,13 +383,19 @@ impl Endpoint {
                 }
                 return;
             };
-            let is_ping = self
-                .client
-                .exchanges
-                .get(&id)
-                .is_none_or(|ex| ex.request.is_none());
+            let (is_ping, fixed) = match self.client.exchanges.get(&id) {
+                Some(ex) => (ex.is_ping(), ex.fixed_token.then_some(ex.token)),
+                None => (true, None),
+            };
             let token = if is_ping {
                 Token::EMPTY
+            } else if let Some(token) = fixed {
+                // A kept token waits while another exchange uses it.
+                let holder = self.client.by_token.get(&(peer, token_key(&token)));
+                if holder.is_some_and(|h| *h != id) {
+                    return;
+                }
+                token
             } else {
                 match self.draw_token(peer) {
                     Some(t) => t,
@@ -310,7 +418,7 @@ impl Endpoint {
         let Some(ex) = self.client.exchanges.get_mut(&id) else {
             return;
         };
-        let message = match &ex.request {
+        let message = match &ex.message {
             Some(r) => Message {
                 mtype: if r.confirmable {
                     MessageType::Confirmable
@@ -335,8 +443,12 @@ impl Endpoint {
         } else {
             Stage::AwaitingResponse
         };
+        // An observation keeps its token for its notifications and re-registrations.
+        if matches!(ex.purpose, Purpose::Observe(_)) {
+            ex.fixed_token = true;
+        }
         let peer = ex.peer;
-        let is_ping = ex.request.is_none();
+        let is_ping = ex.is_ping();
         if let Some(p) = self.client.peers.get_mut(&peer) {
             p.outstanding += 1;
         }
@@ -358,62 +470,95 @@ impl Endpoint {
         }
     }
 
+    /// The exchange's current message was answered (or gave way): it is no longer
+    /// retransmitted, outstanding or timed. Its token is forgotten unless `keep_token`.
+    fn end_message(&mut self, id: RequestId, keep_token: bool) {
+        self.client.set_deadline(id, None);
+        self.client.release(id);
+        let Some(ex) = self.client.exchanges.get_mut(&id) else {
+            return;
+        };
+        let (peer, token, mid, stage) = (ex.peer, ex.token, ex.mid, ex.stage);
+        ex.stage = Stage::Idle;
+        if stage == Stage::AwaitingAck {
+            self.ml.stop(peer, mid);
+        }
+        self.client.unmap_mid(peer, mid, id);
+        if !keep_token {
+            self.client.unmap(peer, &token, id);
+        }
+        self.start_queued(peer);
+    }
+
     /// Ends an exchange without an event: forgets its token and Message ID, stops its
-    /// retransmission, frees its slot and lets the next queued request go.
+    /// retransmission, frees its slot and lets the next queued request go. An observation's
+    /// fetch of a notification body ends with it.
     pub(crate) fn finish(&mut self, id: RequestId) -> Option<Exchange> {
         self.client.set_deadline(id, None);
         self.client.release(id);
-        let ex = self.client.exchanges.remove(&id)?;
+        let mut ex = self.client.exchanges.remove(&id)?;
         match ex.stage {
             Stage::Queued => {
                 if let Some(p) = self.client.peers.get_mut(&ex.peer) {
                     p.queue.retain(|q| *q != id);
                 }
             }
-            Stage::AwaitingAck | Stage::AwaitingResponse => {
-                if ex.request.is_some() {
-                    self.client
-                        .by_token
-                        .remove(&(ex.peer, token_key(&ex.token)));
-                }
-                self.client.non_by_mid.remove(&(ex.peer, ex.mid));
-                if ex.stage == Stage::AwaitingAck {
-                    self.ml.stop(ex.peer, ex.mid);
-                }
+            Stage::AwaitingAck => {
+                self.ml.stop(ex.peer, ex.mid);
+            }
+            Stage::AwaitingResponse | Stage::Idle => {}
+        }
+        if !ex.is_ping() {
+            self.client.unmap(ex.peer, &ex.token, id);
+            self.client.unmap_mid(ex.peer, ex.mid, id);
+        }
+        if let Purpose::Observe(obs) = &mut ex.purpose {
+            if let Some(fetch) = obs.fetch.take() {
+                self.finish(fetch);
             }
         }
         self.start_queued(ex.peer);
         Some(ex)
     }
 
+    /// Ends exchange `id` with `outcome`, reported as its purpose says.
+    fn end(&mut self, id: RequestId, outcome: Result<Response, RequestError>) {
+        let Some(ex) = self.finish(id) else {
+            return;
+        };
+        let event = match (ex.purpose, outcome) {
+            (Purpose::Request, Ok(response)) => Event::Response { id, response },
+            (Purpose::Ping, Ok(_)) => Event::Pong { id },
+            (Purpose::Request | Purpose::Ping, Err(error)) => Event::RequestFailed { id, error },
+            (Purpose::Observe(_), outcome) => Event::ObservationEnded {
+                id,
+                reason: match outcome {
+                    Ok(_) => super::ObservationEnd::ByServer,
+                    Err(e) => super::ObservationEnd::Failed(e),
+                },
+            },
+            (Purpose::Fetch { parent, ends }, outcome) => {
+                self.fetch_done(parent, id, ends, outcome);
+                return;
+            }
+            (Purpose::Deregister, _) => return,
+        };
+        self.events.push_back(event);
+    }
+
     fn fail(&mut self, id: RequestId, error: RequestError) {
-        if self.finish(id).is_some() {
-            self.events.push_back(Event::RequestFailed { id, error });
-        }
+        self.end(id, Err(error));
     }
 
-    fn complete(&mut self, id: RequestId, message: Message) {
-        if self.finish(id).is_some() {
-            let response = Response {
-                code: message.code,
-                options: message.options,
-                payload: message.payload,
-            };
-            self.events.push_back(Event::Response { id, response });
-        }
-    }
-
-    fn pong(&mut self, id: RequestId) {
-        if self.finish(id).is_some() {
-            self.events.push_back(Event::Pong { id });
-        }
+    fn complete(&mut self, id: RequestId, response: Response) {
+        self.end(id, Ok(response));
     }
 
     fn is_ping(&self, id: RequestId) -> bool {
         self.client
             .exchanges
             .get(&id)
-            .is_some_and(|ex| ex.request.is_none())
+            .is_some_and(Exchange::is_ping)
     }
 
     // ----- inputs, routed here by the endpoint ---------------------------------------------
@@ -422,7 +567,7 @@ impl Endpoint {
     /// (RFC 7252 §5.2.2). The interaction is no longer outstanding (§4.7).
     pub(crate) fn client_empty_ack(&mut self, id: RequestId) {
         if self.is_ping(id) {
-            self.pong(id);
+            self.complete(id, Response::new(crate::Code::EMPTY));
             return;
         }
         let lifetime = self.config.transmission.exchange_lifetime();
@@ -443,7 +588,7 @@ impl Endpoint {
     /// must match too (RFC 7252 §5.3.2); if not, the ACK is rejected (ignored, §4.2).
     pub(crate) fn client_piggybacked(&mut self, id: RequestId, message: Message) {
         if self.is_ping(id) {
-            self.pong(id);
+            self.complete(id, Response::new(crate::Code::EMPTY));
             return;
         }
         let Some(ex) = self.client.exchanges.get(&id) else {
@@ -454,14 +599,14 @@ impl Endpoint {
         }
         match message.options.first_unrecognized_critical() {
             Some(option) => self.fail(id, RequestError::UnrecognizedOption(option)),
-            None => self.complete(id, message),
+            None => self.client_response(id, message, true),
         }
     }
 
     /// A Reset for our message `id` (RFC 7252 §4.2, §4.3).
     pub(crate) fn client_reset(&mut self, id: RequestId) {
         if self.is_ping(id) {
-            self.pong(id);
+            self.complete(id, Response::new(crate::Code::EMPTY));
         } else {
             self.fail(id, RequestError::Reset);
         }
@@ -483,11 +628,12 @@ impl Endpoint {
         self.fail(id, RequestError::Timeout);
     }
 
-    /// A response in a CON or NON of its own (a separate response, RFC 7252 §5.2.2, or the
-    /// answer to a NON request, §5.2.3), not seen before. Matched by peer and token; a CON is
-    /// acknowledged with an empty ACK, which also stands for later duplicates. Arriving before
-    /// the ACK of our CON request, it shows the request arrived and stops its retransmission.
-    /// One that matches nothing is rejected with RST (§5.3.2, §4.2, §4.3).
+    /// A response in a CON or NON of its own (a separate response, RFC 7252 §5.2.2, the
+    /// answer to a NON request, §5.2.3, or a notification, RFC 7641 §3.2), not seen before.
+    /// Matched by peer and token; a CON is acknowledged with an empty ACK, which also stands
+    /// for later duplicates. Arriving before the ACK of our CON request, it shows the request
+    /// arrived and stops its retransmission. One that matches nothing is rejected with RST
+    /// (§5.3.2, §4.2, §4.3; RFC 7641 §3.6: this is how a forgotten observation ends).
     pub(crate) fn client_separate(&mut self, peer: SocketAddr, message: Message) {
         let confirmable = message.mtype == MessageType::Confirmable;
         let mid = message.message_id;
@@ -511,12 +657,25 @@ impl Endpoint {
                 self.ml.reply(peer, mid, ack);
             }
         }
-        self.complete(id, message);
+        self.client_response(id, message, false);
+    }
+
+    /// A response on the exchange `id` (piggybacked or not), checked and acknowledged.
+    fn client_response(&mut self, id: RequestId, message: Message, piggybacked: bool) {
+        let Some(ex) = self.client.exchanges.get(&id) else {
+            return;
+        };
+        if matches!(ex.purpose, Purpose::Observe(_)) {
+            self.observation_response(id, message, piggybacked);
+        } else {
+            self.end_message(id, false);
+            self.transfer_response(id, message);
+        }
     }
 
     /// Runs a client deadline due at `now`, if any: no response to a NON request within
-    /// MAX_TRANSMIT_WAIT, or no separate response within EXCHANGE_LIFETIME of the
-    /// acknowledged request. Whether one ran.
+    /// MAX_TRANSMIT_WAIT, no separate response within EXCHANGE_LIFETIME of the acknowledged
+    /// request, or an observation's re-registration (RFC 7641 §3.3.1). Whether one ran.
     pub(crate) fn client_timers(&mut self, now: Instant) -> bool {
         let Some(id) = self.client.pop_due(now) else {
             return false;
@@ -525,7 +684,11 @@ impl Endpoint {
             return true;
         };
         ex.deadline = None;
-        let error = if ex.request.as_ref().is_some_and(|r| r.confirmable) {
+        if ex.stage == Stage::Idle {
+            self.reregister(id);
+            return true;
+        }
+        let error = if ex.message.as_ref().is_some_and(|r| r.confirmable) {
             RequestError::ResponseTimeout
         } else {
             RequestError::Timeout
