@@ -1,4 +1,4 @@
-//! async-std and smol adapter for tern's sans-IO MQTT client.
+//! async-std and smol adapter for tern's sans-IO MQTT client, and CoAP client and server.
 //!
 //! Written against [futures-io](https://docs.rs/futures-io) and
 //! [async-io](https://docs.rs/async-io) — the reactor and timers that async-std and smol
@@ -27,6 +27,13 @@
 //! [`Messages`] is a `futures_core::Stream`, so `StreamExt` from futures-lite or futures
 //! works on it as well. The behaviour (reconnection, backpressure, session files, logs) is
 //! the same as in tern-tokio and tern-blocking; see [`MqttOptions`].
+//!
+//! # CoAP
+//!
+//! [`coap`] (feature `coap`, on by default) has a CoAP client and server over UDP on the same
+//! footing: [`coap::CoapClient`] GETs, POSTs, PUTs and DELETEs `coap://` URIs,
+//! [`coap::CoapServer`] serves a [`coap::Router`] of handlers; each socket is driven on a
+//! thread of its own.
 
 #![cfg_attr(
     not(test),

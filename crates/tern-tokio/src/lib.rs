@@ -1,4 +1,4 @@
-//! tokio adapter for tern's sans-IO MQTT client.
+//! tokio adapter for tern's sans-IO MQTT client, and CoAP client and server.
 //!
 //! The protocol lives in [`tern_mqtt::client`]; this crate opens the TCP connection (and TLS
 //! with the `tls` feature), drives the state machine in a spawned task, and hands the
@@ -42,6 +42,12 @@
 //! - Connections, reconnections and errors are logged with `tracing`.
 //!
 //! `connect` must be called within a tokio runtime (it spawns the driver task).
+//!
+//! # CoAP
+//!
+//! [`coap`] (feature `coap`, on by default) has a CoAP client and server over UDP on the same
+//! runtime-neutral footing: [`coap::CoapClient`] GETs, POSTs, PUTs and DELETEs `coap://`
+//! URIs, [`coap::CoapServer`] serves a [`coap::Router`] of handlers.
 
 #![cfg_attr(
     not(test),
