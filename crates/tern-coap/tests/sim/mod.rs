@@ -100,6 +100,17 @@ impl Wire {
 /// the answer (`None`: it never answers).
 pub(crate) type Responder = Box<dyn FnMut(SocketAddr, &Request) -> Option<(Duration, Response)>>;
 
+/// An answer of the application, possibly making the resource `resource` observable
+/// (`respond_observable`).
+pub(crate) struct Reply {
+    pub(crate) delay: Duration,
+    pub(crate) response: Response,
+    pub(crate) resource: Option<Bytes>,
+}
+
+/// A test application that answers with [`Reply`].
+pub(crate) type ReplyResponder = Box<dyn FnMut(SocketAddr, &Request) -> Option<Reply>>;
+
 /// Decides scripted drops: called for every datagram, `true` drops it.
 pub(crate) type DropRule = Box<dyn FnMut(&Wire) -> bool>;
 
@@ -108,7 +119,7 @@ pub(crate) struct Node {
     pub(crate) endpoint: Endpoint,
     /// Every event, with when it came out.
     pub(crate) events: Vec<(Instant, Event)>,
-    responder: Option<Responder>,
+    responder: Option<ReplyResponder>,
 }
 
 struct InFlight {
@@ -125,6 +136,7 @@ struct Scheduled {
     node: usize,
     id: IncomingId,
     response: Response,
+    resource: Option<Bytes>,
 }
 
 pub(crate) struct Sim {
@@ -175,8 +187,50 @@ impl Sim {
         self.nodes.len() - 1
     }
 
-    pub(crate) fn set_responder(&mut self, node: usize, responder: Responder) {
+    pub(crate) fn set_responder(&mut self, node: usize, mut responder: Responder) {
+        self.nodes[node].responder = Some(Box::new(move |peer, request| {
+            responder(peer, request).map(|(delay, response)| Reply {
+                delay,
+                response,
+                resource: None,
+            })
+        }));
+    }
+
+    pub(crate) fn set_reply_responder(&mut self, node: usize, responder: ReplyResponder) {
         self.nodes[node].responder = Some(responder);
+    }
+
+    /// Replaces the endpoint of `node` with a new one that knows nothing (a reboot); its
+    /// application stays.
+    pub(crate) fn reboot(&mut self, node: usize, config: EndpointConfig, seed: u64) {
+        self.nodes[node].endpoint = Endpoint::new(config, seed);
+    }
+
+    /// `from` observes with `request` at `to` now.
+    pub(crate) fn observe(&mut self, from: usize, to: usize, request: Request) -> RequestId {
+        let (now, peer) = (self.now, self.addr(to));
+        let id = self.nodes[from]
+            .endpoint
+            .observe(now, peer, request)
+            .expect("the observation is accepted");
+        self.after_input(from);
+        id
+    }
+
+    /// `node` notifies the observers of `resource` now; returns how many it notified.
+    pub(crate) fn notify(&mut self, node: usize, resource: &str, response: Response) -> usize {
+        let now = self.now;
+        let n = self.nodes[node].endpoint.notify(now, resource, response);
+        self.after_input(node);
+        n
+    }
+
+    /// `node` cancels `id` now.
+    pub(crate) fn cancel(&mut self, node: usize, id: RequestId) {
+        let now = self.now;
+        self.nodes[node].endpoint.cancel(now, id);
+        self.after_input(node);
     }
 
     pub(crate) fn addr(&self, node: usize) -> SocketAddr {
@@ -283,14 +337,15 @@ impl Sim {
         while let Some(event) = self.nodes[node].endpoint.poll_event() {
             if let Event::Request { id, peer, request } = &event {
                 if let Some(responder) = self.nodes[node].responder.as_mut() {
-                    if let Some((delay, response)) = responder(*peer, request) {
+                    if let Some(reply) = responder(*peer, request) {
                         self.seq += 1;
                         self.scheduled.push(Scheduled {
-                            at: now + delay,
+                            at: now + reply.delay,
                             seq: self.seq,
                             node,
                             id: *id,
-                            response,
+                            response: reply.response,
+                            resource: reply.resource,
                         });
                     }
                 }
@@ -345,11 +400,12 @@ impl Sim {
             }
             Next::Respond(i) => {
                 let s = self.scheduled.swap_remove(i);
-                if self.nodes[s.node]
-                    .endpoint
-                    .respond(now, s.id, s.response)
-                    .is_err()
-                {
+                let endpoint = &mut self.nodes[s.node].endpoint;
+                let result = match s.resource {
+                    Some(resource) => endpoint.respond_observable(now, s.id, s.response, resource),
+                    None => endpoint.respond(now, s.id, s.response),
+                };
+                if result.is_err() {
                     self.respond_errors += 1;
                 }
                 self.after_input(s.node);
