@@ -58,6 +58,13 @@
 //! no filter is answered 4.00 Bad Request. The document must fit one message: block-wise
 //! transfer of it is the endpoint's, once integrated.
 //!
+//! # Observable resources
+//!
+//! [`Router::observable`] adds a GET route whose answers register observers (RFC 7641): the
+//! adapter asks [`Router::observable_path`] for the resource key of each request and answers
+//! it with the endpoint's `respond_observable` under that key, so that its notifier for the
+//! path reaches every observer. Such resources carry `obs` in `/.well-known/core`.
+//!
 //! Mistakes in patterns or attributes do not panic: the router keeps the first one, which
 //! [`Router::error`] returns and the adapters' `serve` reports before serving.
 
@@ -83,6 +90,10 @@ struct Resource {
     segments: Vec<Segment>,
     /// Link-format attributes, without the leading `;`.
     attributes: Option<String>,
+    /// Some route to it is observable: the link gets `obs`...
+    observable: bool,
+    /// ... unless its attributes have it already.
+    has_obs: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +107,8 @@ struct Route<T> {
     method: Code,
     resource: usize,
     handler: Box<Handler<T>>,
+    /// Answers go with `respond_observable`: a GET with Observe = 0 registers an observer.
+    observable: bool,
 }
 
 /// What to do with a request, from [`Router::dispatch`].
@@ -371,10 +384,43 @@ impl<T> Router<T> {
     /// assert!(router.error().is_none());
     /// ```
     pub fn route(
-        mut self,
+        self,
         method: Code,
         pattern: &str,
         handler: impl Fn(T) + Send + Sync + 'static,
+    ) -> Router<T> {
+        self.add(method, pattern, Box::new(handler), false)
+    }
+
+    /// A GET route to an observable resource (RFC 7641): a GET with Observe = 0 that its
+    /// handler answers with 2.xx registers the client as an observer of the request's path
+    /// (see [`Router::observable_path`]), whom the adapter's notifier for that path then
+    /// reaches. In `/.well-known/core` the resource gets the `obs` attribute.
+    ///
+    /// ```
+    /// use tern_io::coap::router::Router;
+    /// use tern_coap::endpoint::Request;
+    ///
+    /// let router: Router<()> = Router::new().observable("/sensors/{id}", |_| {});
+    /// let get = Request::get("/sensors/7")?;
+    /// assert_eq!(router.observable_path(&get).as_deref(), Some("/sensors/7"));
+    /// assert_eq!(router.observable_path(&Request::get("/other")?), None);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn observable(
+        self,
+        pattern: &str,
+        handler: impl Fn(T) + Send + Sync + 'static,
+    ) -> Router<T> {
+        self.add(Code::GET, pattern, Box::new(handler), true)
+    }
+
+    fn add(
+        mut self,
+        method: Code,
+        pattern: &str,
+        handler: Box<Handler<T>>,
+        observable: bool,
     ) -> Router<T> {
         if !method.is_request() {
             let e = RouteError::new(pattern, format!("{method} is not a method code"));
@@ -395,14 +441,20 @@ impl<T> Router<T> {
                     pattern: pattern.to_string(),
                     segments,
                     attributes: None,
+                    observable: false,
+                    has_obs: false,
                 });
                 self.resources.len() - 1
             }
         };
+        if let Some(r) = self.resources.get_mut(resource) {
+            r.observable |= observable;
+        }
         self.routes.push(Route {
             method,
             resource,
-            handler: Box::new(handler),
+            handler,
+            observable,
         });
         self
     }
@@ -457,6 +509,7 @@ impl<T> Router<T> {
         let parsed: Result<Vec<_>, _> = link_format::parse(&probe).collect();
         match parsed {
             Ok(links) if links.len() == 1 && !attributes.is_empty() => {
+                resource.has_obs = links.iter().any(|l| l.has_attribute("obs"));
                 resource.attributes = Some(attributes.to_string());
             }
             Ok(_) => {
@@ -500,8 +553,33 @@ impl<T> Router<T> {
                 doc.push(';');
                 doc.push_str(attributes);
             }
+            if resource.observable && !resource.has_obs {
+                doc.push_str(";obs");
+            }
         }
         doc
+    }
+
+    /// The route that takes a request with `method` to `path`, and its parameters.
+    fn find(&self, method: Code, path: &[&str]) -> Option<(&Route<T>, Params)> {
+        self.routes.iter().find_map(|route| {
+            if route.method != method {
+                return None;
+            }
+            let params = self.resources.get(route.resource)?.matches(path)?;
+            Some((route, params))
+        })
+    }
+
+    /// The resource key of `request` when the route that takes it is
+    /// [observable](Router::observable): its path, `/` and the Uri-Path segments joined by
+    /// `/` (the same as [`resource_key`] of the path written that way). An adapter answers
+    /// such a request with the endpoint's `respond_observable` under this key, and its
+    /// notifier for a path notifies under `resource_key(path)`.
+    pub fn observable_path(&self, request: &Request) -> Option<String> {
+        let path: Vec<&str> = request.options.uri_path().ok()?.collect();
+        let (route, _) = self.find(request.method, &path)?;
+        route.observable.then(|| format!("/{}", path.join("/")))
     }
 
     /// What to do with `request`: see the [module documentation](self).
@@ -510,19 +588,11 @@ impl<T> Router<T> {
             Ok(path) => path.collect(),
             Err(_) => return bad_request("invalid Uri-Path"),
         };
-        for route in &self.routes {
-            if route.method != request.method {
-                continue;
-            }
-            let Some(resource) = self.resources.get(route.resource) else {
-                continue;
+        if let Some((route, params)) = self.find(request.method, &path) {
+            return Dispatch::Handler {
+                handler: route.handler.as_ref(),
+                params,
             };
-            if let Some(params) = resource.matches(&path) {
-                return Dispatch::Handler {
-                    handler: route.handler.as_ref(),
-                    params,
-                };
-            }
         }
         if path == [".well-known", "core"] {
             if request.method == Code::GET {
@@ -569,6 +639,21 @@ impl<T> Router<T> {
             .unwrap_or_else(|_| Response::new(Code::INTERNAL_SERVER_ERROR));
         Dispatch::Response(response)
     }
+}
+
+/// The key under which an observable resource at `path` is registered: `/` and the path's
+/// segments, whether `path` starts with `/` or not ([`Router::observable_path`] gives the
+/// same for a request).
+///
+/// ```
+/// use tern_io::coap::router::resource_key;
+///
+/// assert_eq!(resource_key("time"), "/time");
+/// assert_eq!(resource_key("/sensors/7"), "/sensors/7");
+/// assert_eq!(resource_key(""), "/");
+/// ```
+pub fn resource_key(path: &str) -> String {
+    format!("/{}", path.strip_prefix('/').unwrap_or(path))
 }
 
 /// 4.00 with a diagnostic payload (RFC 7252 §5.5.2).
@@ -717,6 +802,28 @@ mod tests {
         assert_eq!(doc(&["rt=none"]), "");
         let bad = answer(&router, &get_with_query("/.well-known/core", &["rt"]));
         assert_eq!(bad.code, Code::BAD_REQUEST);
+    }
+
+    #[test]
+    fn observable_routes_have_a_resource_key_and_obs() {
+        let router: Router<()> = Router::new()
+            .observable("/time", |_| {})
+            .post("/time", |_| {})
+            .observable("/s/{id}", |_| {})
+            .get("/plain", |_| {})
+            .observable("/flagged", |_| {})
+            .attributes("obs;rt=x");
+        let key = |r: Request| router.observable_path(&r);
+        assert_eq!(key(Request::get("time").unwrap()).as_deref(), Some("/time"));
+        assert_eq!(key(Request::get("/s/1").unwrap()).as_deref(), Some("/s/1"));
+        assert_eq!(key(Request::post("/time", "").unwrap()), None);
+        assert_eq!(key(Request::get("/plain").unwrap()), None);
+        assert_eq!(key(Request::get("/nothing").unwrap()), None);
+        assert_eq!(resource_key("time"), "/time");
+        assert_eq!(
+            router.well_known_core(),
+            "</time>;obs,</plain>,</flagged>;obs;rt=x"
+        );
     }
 
     #[test]
