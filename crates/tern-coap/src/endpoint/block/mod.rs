@@ -31,7 +31,7 @@ pub use server::{
 use crate::value::Block;
 
 /// The largest SZX that is a plain block size (1,024 bytes); 7 is BERT.
-const const MAX_PLAIN_SZX: u8 = 6;
+const MAX_PLAIN_SZX: u8 = 6;
 
 /// Block size in bytes for an SZX; BERT (7) counts in units of 1,024.
 const fn size_of(szx: u8) -> usize {
@@ -76,4 +76,3 @@ fn payload_fits(block: Block, len: usize) -> bool {
         (false, true) => true,
     }
 }
-
