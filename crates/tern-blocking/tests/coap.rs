@@ -503,15 +503,20 @@ fn handlers_that_fail_to_answer_properly_get_5_00() {
         .get("/not-a-response", |i: Incoming| {
             i.respond(Response::new(Code::GET));
         })
-        .get("/too-large", |i: Incoming| {
-            i.respond(Response::new(Code::CONTENT).with_payload(vec![b'x'; 2000]));
+        .get("/options-too-large", |i: Incoming| {
+            // Options no block size makes room for (a large body alone goes in blocks).
+            let options = tern_coap::Options::builder()
+                .push(tern_coap::OptionNumber(65000), vec![b'x'; 1200])
+                .build()
+                .unwrap();
+            i.respond(Response::new(Code::CONTENT).with_options(options));
         });
     let server = CoapServer::bind("127.0.0.1:0")
         .unwrap()
         .serve(router)
         .unwrap();
     let client = CoapClient::new().unwrap();
-    for path in ["/dropped", "/not-a-response", "/too-large"] {
+    for path in ["/dropped", "/not-a-response", "/options-too-large"] {
         let response = client.get(&uri(server.local_addr(), path)).unwrap();
         assert_eq!(response.code, Code::INTERNAL_SERVER_ERROR, "{path}");
     }
@@ -628,4 +633,140 @@ fn many_clients_at_once() {
     for t in threads {
         t.join().unwrap();
     }
+}
+
+// ----- block-wise transfers and Observe ------------------------------------------------------
+
+fn body(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 7 % 251) as u8).collect()
+}
+
+#[test]
+fn large_bodies_go_both_ways_in_blocks() {
+    let received = Arc::new(Mutex::new(Vec::new()));
+    let stored = received.clone();
+    let router = Router::new()
+        .get("/large", |i: Incoming| {
+            i.respond(Response::new(Code::CONTENT).with_payload(body(5000)))
+        })
+        .put("/upload", move |i: Incoming| {
+            *stored.lock().unwrap() = i.request.payload.to_vec();
+            i.respond(Response::new(Code::CHANGED));
+        });
+    let server = CoapServer::bind("127.0.0.1:0")
+        .unwrap()
+        .serve(router)
+        .unwrap();
+    let addr = server.local_addr();
+    for szx in [2, 6] {
+        let config = Config::new().endpoint(EndpointConfig {
+            default_block_szx: szx,
+            ..EndpointConfig::default()
+        });
+        let client = CoapClient::with_config(config).unwrap();
+        let response = client.get(&uri(addr, "/large")).unwrap();
+        assert_eq!(response.payload.len(), 5000, "szx {szx}");
+        assert_eq!(&response.payload[..], &body(5000)[..]);
+        let changed = client.put(&uri(addr, "/upload"), body(4321)).unwrap();
+        assert_eq!(changed.code, Code::CHANGED);
+        assert_eq!(*received.lock().unwrap(), body(4321), "szx {szx}");
+    }
+}
+
+#[test]
+fn observers_get_every_notification_until_the_resource_ends_it() {
+    let server = CoapServer::bind("127.0.0.1:0").unwrap();
+    let counter = server.notifier("/counter");
+    let router = Router::new().observable("/counter", |i: Incoming| {
+        i.respond(Response::new(Code::CONTENT).with_payload("0"))
+    });
+    let server = server.serve(router).unwrap();
+    let client = CoapClient::new().unwrap();
+    let mut observation = client
+        .observe(&uri(server.local_addr(), "/counter"))
+        .unwrap();
+    assert_eq!(text(&observation.recv().unwrap()), "0");
+    for n in 1..=3 {
+        counter.notify(Response::new(Code::CONTENT).with_payload(n.to_string()));
+        let notification = observation.recv_timeout(WAIT).unwrap().unwrap();
+        assert_eq!(text(&notification), n.to_string());
+        assert!(notification.options.observe().unwrap().is_some());
+    }
+    // The resource is gone: the last notification, then the end.
+    counter.notify(Response::new(Code::NOT_FOUND));
+    let last = observation.recv_timeout(WAIT).unwrap().unwrap();
+    assert_eq!(last.code, Code::NOT_FOUND);
+    assert_eq!(observation.recv_timeout(WAIT).unwrap(), None);
+    assert!(observation.is_ended());
+    assert!(observation.failure().is_none());
+}
+
+#[test]
+fn a_resource_that_is_not_observable_gives_one_response() {
+    let router = Router::new().get("/plain", |i: Incoming| {
+        i.respond(Response::new(Code::CONTENT).with_payload("once"))
+    });
+    let server = CoapServer::bind("127.0.0.1:0")
+        .unwrap()
+        .serve(router)
+        .unwrap();
+    let client = CoapClient::new().unwrap();
+    let observation = client.observe(&uri(server.local_addr(), "/plain")).unwrap();
+    let all: Vec<Response> = observation.collect();
+    assert_eq!(all.len(), 1);
+    assert_eq!(text(&all[0]), "once");
+    assert_eq!(all[0].options.observe().unwrap(), None);
+}
+
+#[test]
+fn dropping_an_observation_deregisters() {
+    let (addr, server) = peer("127.0.0.1", |s| {
+        let (register, from) = receive(s);
+        assert_eq!(
+            register.options.observe().unwrap().map(|o| o.get()),
+            Some(0)
+        );
+        let mut reply = answer(
+            &register,
+            MessageType::Acknowledgement,
+            register.message_id,
+            Code::CONTENT,
+            "first",
+        );
+        reply.options = tern_coap::Options::builder()
+            .push_observe(tern_coap::value::Observe::new(7).unwrap())
+            .build()
+            .unwrap();
+        send(s, from, &reply);
+        let (deregister, _) = receive(s);
+        assert_eq!(deregister.token, register.token);
+        assert_eq!(
+            deregister.options.observe().unwrap().map(|o| o.get()),
+            Some(1)
+        );
+    });
+    let client = CoapClient::new().unwrap();
+    let mut observation = client.observe(&uri(addr, "/obs")).unwrap();
+    assert_eq!(text(&observation.recv().unwrap()), "first");
+    drop(observation);
+    server.join().unwrap();
+}
+
+#[test]
+fn observing_a_silent_peer_fails_with_the_timeout() {
+    let silent = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let client =
+        CoapClient::with_config(Config::new().timeout(Duration::from_millis(200))).unwrap();
+    let result = client.observe(&uri(silent.local_addr().unwrap(), "/obs"));
+    assert!(matches!(result, Err(Error::Timeout)), "{result:?}");
+    let client = CoapClient::with_config(impatient()).unwrap();
+    let result = client.observe(&uri(silent.local_addr().unwrap(), "/obs"));
+    assert!(matches!(result, Err(Error::Timeout)), "{result:?}");
+}
+
+#[test]
+fn only_get_and_fetch_observe() {
+    let client = CoapClient::new().unwrap();
+    let result = client.observe_with("coap://127.0.0.1:9/x", Request::new(Code::POST));
+    assert!(matches!(result, Err(Error::Endpoint(_))), "{result:?}");
 }

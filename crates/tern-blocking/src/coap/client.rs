@@ -13,6 +13,7 @@ use tern_io::coap::{Error, target};
 
 use super::config::Config;
 use super::driver::{Command, Reply, Socket};
+use super::observe::{Mailbox, Observation};
 
 /// A CoAP client over UDP: send a request to a `coap://` URI and wait for its response.
 ///
@@ -202,23 +203,57 @@ impl CoapClient {
     pub fn request(&self, uri: &str, request: Request) -> Result<Response, Error> {
         let uri = target::parse(uri)?;
         let request = target::request_for(&uri, request)?;
-        let addrs = match target::ip_destination(&uri) {
-            Some(addr) => vec![addr],
-            None => (uri.host(), uri.effective_port())
-                .to_socket_addrs()
-                .map_err(|error| Error::Resolve {
-                    host: uri.host().to_owned(),
-                    error,
-                })?
-                .collect(),
-        };
-        let (socket, peer) = self.socket_for(&addrs, uri.host())?;
+        let (socket, peer) = self.destination(&uri)?;
         self.call(&socket, |ticket, reply| Command::Request {
             ticket,
             peer,
             request,
             reply,
         })
+    }
+
+    /// Observes `uri` (RFC 7641): a GET with Observe = 0, then every notification the server
+    /// sends, in order, until the observation ends or the [`Observation`] is dropped. Blocks
+    /// until the first response: an error when there is none (timeout, reset); otherwise the
+    /// observation, whose first item is that response (also when it is not 2.xx, or came
+    /// without Observe: the server does not let us observe, and the observation ends after
+    /// it).
+    ///
+    /// ```no_run
+    /// use tern_blocking::coap::CoapClient;
+    ///
+    /// let client = CoapClient::new()?;
+    /// let mut time = client.observe("coap://localhost/time")?;
+    /// while let Some(notification) = time.recv() {
+    ///     println!("{} {}", notification.code, String::from_utf8_lossy(&notification.payload));
+    /// }
+    /// if let Some(e) = time.failure() {
+    ///     eprintln!("the observation failed: {e}");
+    /// }
+    /// # Ok::<(), tern_blocking::coap::Error>(())
+    /// ```
+    pub fn observe(&self, uri: &str) -> Result<Observation, Error> {
+        self.observe_with(uri, Request::new(Code::GET))
+    }
+
+    /// Observes `uri` with `request` (a GET or FETCH; its Observe option is the endpoint's
+    /// to set), as [`CoapClient::observe`] does: for an Accept, a NON registration, ...
+    pub fn observe_with(&self, uri: &str, request: Request) -> Result<Observation, Error> {
+        let uri = target::parse(uri)?;
+        let request = target::request_for(&uri, request)?;
+        let (socket, peer) = self.destination(&uri)?;
+        let ticket = socket.ticket();
+        let mailbox = Arc::new(Mailbox::default());
+        socket.send(Command::Observe {
+            ticket,
+            peer,
+            request,
+            mailbox: mailbox.clone(),
+        })?;
+        let observation = Observation::new(mailbox, socket, ticket);
+        // Dropped on an error: the registration is cancelled.
+        observation.wait_first(self.inner.config.timeout)?;
+        Ok(observation)
     }
 
     /// Sends a CoAP ping (an empty Confirmable message, RFC 7252 §4.3) to `addr` and waits
@@ -271,6 +306,22 @@ impl CoapClient {
             .sockets
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The socket for `uri`'s host (resolved when it is a name), and its address as that
+    /// socket reaches it.
+    fn destination(&self, uri: &tern_coap::uri::Uri) -> Result<(Arc<Socket>, SocketAddr), Error> {
+        let addrs = match target::ip_destination(uri) {
+            Some(addr) => vec![addr],
+            None => (uri.host(), uri.effective_port())
+                .to_socket_addrs()
+                .map_err(|error| Error::Resolve {
+                    host: uri.host().to_owned(),
+                    error,
+                })?
+                .collect(),
+        };
+        self.socket_for(&addrs, uri.host())
     }
 
     /// The socket to send to one of `addrs` from, and that address as the socket reaches

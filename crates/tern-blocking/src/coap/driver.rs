@@ -34,6 +34,7 @@ use tern_coap::endpoint::{
 use tern_io::coap::{Error, target};
 
 use super::config::{Config, Datagram, Direction, Hook};
+use super::observe::{End, Mailbox};
 
 /// Inputs waiting for the driver: enough to ride out a burst, few enough that a flood waits
 /// in the kernel's socket buffer (and is dropped there) rather than in memory.
@@ -78,8 +79,22 @@ pub(crate) enum Command {
     },
     /// Forget the request or ping `ticket` (its caller stopped waiting).
     Cancel { ticket: u64 },
-    /// Answer the received request `id`.
-    Respond { id: IncomingId, response: Response },
+    /// Observe a resource at `peer`; notifications go to `mailbox`.
+    Observe {
+        ticket: u64,
+        peer: SocketAddr,
+        request: Request,
+        mailbox: Arc<Mailbox>,
+    },
+    /// Answer the received request `id`; with `resource`, as an observable resource
+    /// (registering the client when the request asked to observe).
+    Respond {
+        id: IncomingId,
+        response: Response,
+        resource: Option<Bytes>,
+    },
+    /// `resource` changed: notify its observers.
+    Notify { resource: Bytes, response: Response },
 }
 
 /// A request from a peer, for the server's handler thread.
@@ -225,12 +240,15 @@ fn read(socket: &UdpSocket, inputs: &SyncSender<Input>, stop: &AtomicBool) {
 enum Waiter {
     Response { ticket: u64, reply: Reply<Response> },
     Pong { ticket: u64, reply: Reply<()> },
+    Observation { ticket: u64, mailbox: Arc<Mailbox> },
 }
 
 impl Waiter {
     fn ticket(&self) -> u64 {
         match self {
-            Waiter::Response { ticket, .. } | Waiter::Pong { ticket, .. } => *ticket,
+            Waiter::Response { ticket, .. }
+            | Waiter::Pong { ticket, .. }
+            | Waiter::Observation { ticket, .. } => *ticket,
         }
     }
 
@@ -243,6 +261,7 @@ impl Waiter {
             Waiter::Pong { reply, .. } => {
                 let _ = reply.send(Err(error));
             }
+            Waiter::Observation { mailbox, .. } => mailbox.end(End::Closed),
         }
     }
 }
@@ -357,17 +376,49 @@ impl Driver {
                     self.endpoint.cancel(now, id);
                 }
             }
-            Command::Respond { id, response } => self.respond(id, response),
+            Command::Observe {
+                ticket,
+                peer,
+                request,
+                mailbox,
+            } => match self.endpoint.observe(now, peer, request) {
+                Ok(id) => {
+                    self.tickets.insert(ticket, id);
+                    self.waiters
+                        .insert(id, Waiter::Observation { ticket, mailbox });
+                }
+                Err(e) => mailbox.end(End::Refused(e)),
+            },
+            Command::Respond {
+                id,
+                response,
+                resource,
+            } => self.respond(id, response, resource),
+            Command::Notify { resource, response } => {
+                let sent = self.endpoint.notify(now, &resource, response);
+                tracing::debug!(
+                    resource = %String::from_utf8_lossy(&resource),
+                    observers = sent,
+                    "notified"
+                );
+            }
         }
     }
 
-    /// Answers a request; a response too large for a datagram becomes 5.00, so that the peer
-    /// is not left waiting.
-    fn respond(&mut self, id: IncomingId, response: Response) {
-        match self.endpoint.respond(self.now(), id, response) {
+    /// Answers a request (as an observable resource's, with `resource`). A response the
+    /// endpoint cannot send becomes 5.00, so that the peer is not left waiting.
+    fn respond(&mut self, id: IncomingId, response: Response, resource: Option<Bytes>) {
+        let now = self.now();
+        let result = match resource {
+            Some(resource) => self
+                .endpoint
+                .respond_observable(now, id, response, resource),
+            None => self.endpoint.respond(now, id, response),
+        };
+        match result {
             Ok(()) => {}
             Err(e @ EndpointError::MessageTooLarge { .. }) => {
-                tracing::warn!(error = %e, "a response does not fit a datagram; answering 5.00");
+                tracing::warn!(error = %e, "a response the endpoint cannot send; answering 5.00");
                 let fallback = Response::new(Code::INTERNAL_SERVER_ERROR);
                 if let Err(e) = self.endpoint.respond(self.now(), id, fallback) {
                     tracing::debug!(error = %e, "the 5.00 was refused too");
@@ -416,11 +467,27 @@ impl Driver {
                 Some(Waiter::Response { reply, .. }) => {
                     let _ = reply.send(Ok(response));
                 }
-                Some(Waiter::Pong { reply, .. }) => {
-                    let _ = reply.send(Ok(()));
-                }
+                // Only requests end in a response.
+                Some(waiter) => waiter.fail(Error::Closed),
                 None => {}
             },
+            Event::Notification { id, response } => {
+                if let Some(Waiter::Observation { mailbox, .. }) = self.waiters.get(&id) {
+                    mailbox.push(response);
+                }
+            }
+            Event::ObservationEnded { id, reason } => {
+                if let Some(Waiter::Observation { mailbox, .. }) = self.take(id) {
+                    mailbox.end(reason.into());
+                }
+            }
+            Event::ObserverRemoved { resource, peer } => {
+                tracing::debug!(
+                    resource = %String::from_utf8_lossy(&resource),
+                    %peer,
+                    "an observer was removed"
+                );
+            }
             Event::Pong { id } => match self.take(id) {
                 Some(Waiter::Pong { reply, .. }) => {
                     let _ = reply.send(Ok(()));

@@ -41,20 +41,25 @@
 //! The error type, the `coap://` URI handling and the router are tern-io's, shared with the
 //! async adapters (`tern_tokio::coap`, `tern_async_std::coap`), so the three behave alike.
 //!
-//! Not yet: Observe (RFC 7641) and block-wise transfers (RFC 7959), which come once the
-//! endpoint reports notifications and reassembled bodies; `coaps`, `coap+tcp` and the other
-//! schemes ([`Error::UnsupportedScheme`]).
+//! Block-wise transfers (RFC 7959) are the endpoint's: requests and responses of any size
+//! (up to the endpoint's limits) come and go whole. Observe (RFC 7641):
+//! [`CoapClient::observe`] on the client, [`Router::observable`](tern_io::coap::Router::observable)
+//! routes and a [`Notifier`] on the server.
+//!
+//! Not yet: `coaps`, `coap+tcp` and the other schemes ([`Error::UnsupportedScheme`]).
 //!
 //! Logs go through `tracing`: binding and serving at info, the rest at debug.
 
 mod client;
 mod config;
 mod driver;
+mod observe;
 mod server;
 
 pub use client::CoapClient;
 pub use config::{Config, Datagram, Direction};
-pub use server::{CoapServer, Incoming, Responder, ServerHandle};
+pub use observe::Observation;
+pub use server::{CoapServer, Incoming, Notifier, Responder, ServerHandle};
 /// What the adapters share: the error type, and the path parameters a route captured.
 pub use tern_io::coap::{Error, router::Params};
 

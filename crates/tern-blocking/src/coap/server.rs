@@ -9,9 +9,10 @@ use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread::{self, JoinHandle};
 
+use bytes::Bytes;
 use tern_coap::Code;
 use tern_coap::endpoint::{IncomingId, Request, Response};
-use tern_io::coap::router::{Dispatch, Params};
+use tern_io::coap::router::{Dispatch, Params, resource_key};
 use tern_io::coap::{Error, target};
 
 use super::Router;
@@ -92,6 +93,30 @@ impl CoapServer {
         CoapClient::over(self.socket.clone(), self.config.clone())
     }
 
+    /// The notifier of the observable resource at `path` (a route added with
+    /// [`Router::observable`](tern_io::coap::Router::observable)): each
+    /// [`notify`](Notifier::notify) sends a notification to its observers.
+    ///
+    /// ```
+    /// use tern_blocking::coap::{CoapServer, Code, Incoming, Response, Router};
+    ///
+    /// let server = CoapServer::bind("127.0.0.1:0")?;
+    /// let temperature = server.notifier("/temperature");
+    /// let router = Router::new().observable("/temperature", |i: Incoming| {
+    ///     i.respond(Response::new(Code::CONTENT).with_payload("21.5"))
+    /// });
+    /// let _running = server.serve(router)?;
+    /// // Later, from any thread, when the temperature changes:
+    /// temperature.notify(Response::new(Code::CONTENT).with_payload("22.0"));
+    /// # Ok::<(), tern_blocking::coap::Error>(())
+    /// ```
+    pub fn notifier(&self, path: &str) -> Notifier {
+        Notifier {
+            resource: Bytes::from(resource_key(path).into_bytes()),
+            inputs: self.socket.sender(),
+        }
+    }
+
     /// Starts routing every request to `router`'s handlers (or answering it as the router
     /// says: 4.04, 4.05, `/.well-known/core`) on a handler thread, and returns the handle that
     /// stops it. An invalid route is [`Error::Route`] before anything is served.
@@ -127,6 +152,9 @@ impl CoapServer {
 fn dispatch(router: &Router, received: Received, inputs: &SyncSender<Input>) {
     let responder = Responder {
         id: received.id,
+        resource: router
+            .observable_path(&received.request)
+            .map(|path| Bytes::from(path.into_bytes())),
         inputs: Some(inputs.clone()),
     };
     match router.dispatch(&received.request) {
@@ -159,6 +187,14 @@ impl ServerHandle {
     /// The address the socket is bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.socket.local_addr()
+    }
+
+    /// The notifier of the observable resource at `path`; see [`CoapServer::notifier`].
+    pub fn notifier(&self, path: &str) -> Notifier {
+        Notifier {
+            resource: Bytes::from(resource_key(path).into_bytes()),
+            inputs: self.socket.sender(),
+        }
     }
 
     /// Blocks while the server runs: until its socket fails (or another thread shuts it
@@ -240,6 +276,8 @@ impl Incoming {
 /// thread; dropping it unanswered answers 5.00 Internal Server Error.
 pub struct Responder {
     id: IncomingId,
+    /// The resource key, when the route is observable.
+    resource: Option<Bytes>,
     inputs: Option<SyncSender<Input>>,
 }
 
@@ -251,9 +289,14 @@ impl fmt::Debug for Responder {
 
 impl Responder {
     /// Answers the request. The endpoint sends it piggybacked or separately, as the time
-    /// since the request says; a response with a code that is no response code, or one too
-    /// large for a datagram, is logged and replaced by 5.00. Once the request expired
-    /// (EXCHANGE_LIFETIME after it came) or the socket is closed, nothing is sent.
+    /// since the request says; a body larger than a block goes in Block2 blocks. A response
+    /// with a code that is no response code, or one the endpoint cannot send, is logged and
+    /// replaced by 5.00. Once the request expired (EXCHANGE_LIFETIME after it came) or the
+    /// socket is closed, nothing is sent.
+    ///
+    /// For an [observable](tern_io::coap::Router::observable) route, a 2.xx answer to a GET
+    /// with Observe = 0 also registers the client as an observer, whom the resource's
+    /// [`Notifier`] then reaches.
     pub fn respond(mut self, response: Response) {
         self.send(response);
     }
@@ -271,6 +314,7 @@ impl Responder {
         let _ = inputs.send(Input::Command(Command::Respond {
             id: self.id,
             response,
+            resource: self.resource.take(),
         }));
     }
 }
@@ -281,5 +325,34 @@ impl Drop for Responder {
             tracing::debug!(id = self.id.0, "request dropped unanswered; answering 5.00");
             self.send(Response::new(Code::INTERNAL_SERVER_ERROR));
         }
+    }
+}
+
+/// Notifies the observers of one observable resource (RFC 7641 §4.2), from any thread; from
+/// [`CoapServer::notifier`] or [`ServerHandle::notifier`]. Cheap to clone.
+#[derive(Clone)]
+pub struct Notifier {
+    resource: Bytes,
+    inputs: SyncSender<Input>,
+}
+
+impl fmt::Debug for Notifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Notifier")
+            .field("resource", &String::from_utf8_lossy(&self.resource))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Notifier {
+    /// The resource changed: `response` (its new representation, usually 2.05) goes to every
+    /// observer, CON or NON as each registered, with the next sequence number in Observe. A
+    /// response that is not 2.xx (4.04 once the resource is gone) ends every observation;
+    /// nothing is sent while nobody observes, or once the server is closed.
+    pub fn notify(&self, response: Response) {
+        let _ = self.inputs.send(Input::Command(Command::Notify {
+            resource: self.resource.clone(),
+            response,
+        }));
     }
 }
