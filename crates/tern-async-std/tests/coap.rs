@@ -16,7 +16,7 @@ use tern_async_std::coap::{
     Router, TransmissionParameters,
 };
 use tern_coap::option::Options;
-use tern_coap::value::ContentFormat;
+use tern_coap::value::{ContentFormat, Observe};
 use tern_coap::{Message, MessageType, Token};
 
 /// Longest wait for anything that should happen at once over loopback.
@@ -400,4 +400,75 @@ async fn ping_and_ipv6() {
     .await
     .unwrap();
     assert_eq!(r.code, Code::CONTENT);
+}
+
+#[async_std::test]
+async fn an_observation_gets_every_notification_until_cancelled() {
+    let server = CoapServer::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let addr = server.local_addr();
+    let counter = server.notifier("/counter");
+    let (tx, requests) = channel::unbounded();
+    let router = Router::new().observable("/counter", move |i: Incoming| {
+        let observe = i.request.options.observe().unwrap();
+        // Answered before the test hears of it, so that later commands come after.
+        i.respond(Response::new(Code::CONTENT).with_payload("0"));
+        tx.try_send(observe).unwrap();
+    });
+    async_std::task::spawn(server.serve(router));
+
+    let client = CoapClient::new().await.unwrap();
+    let mut observation = within(
+        "the registration",
+        client.observe(&format!("coap://{addr}/counter")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        within("the handler", requests.recv()).await.unwrap(),
+        Some(Observe::REGISTER)
+    );
+    let first = within("the first notification", observation.next())
+        .await
+        .unwrap();
+    assert_eq!(text(&first), "0");
+    for n in 1..=3 {
+        let body = n.to_string();
+        let sent = within(
+            "notify",
+            counter.notify(Response::new(Code::CONTENT).with_payload(body.clone())),
+        )
+        .await
+        .unwrap();
+        assert_eq!(sent, 1);
+        let note = within("a notification", observation.next()).await.unwrap();
+        assert_eq!(text(&note), body);
+    }
+    drop(observation);
+    assert_eq!(
+        within("the deregistration", requests.recv()).await.unwrap(),
+        Some(Observe::DEREGISTER)
+    );
+    let sent = counter.notify(Response::new(Code::CONTENT)).await.unwrap();
+    assert_eq!(sent, 0);
+}
+
+#[async_std::test]
+async fn large_bodies_go_both_ways_in_blocks() {
+    let router = Router::new().put("/echo", |i: Incoming| {
+        let body = i.request.payload.clone();
+        i.respond(Response::new(Code::CHANGED).with_payload(body));
+    });
+    let addr = serve(router, EndpointConfig::default()).await;
+    let client = CoapClient::new().await.unwrap();
+    let body: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+    let r = within(
+        "a 10 kB PUT",
+        client.put(&format!("coap://{addr}/echo"), body.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.code, Code::CHANGED);
+    assert_eq!(&r.payload[..], &body[..]);
 }

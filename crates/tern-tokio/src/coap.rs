@@ -45,13 +45,17 @@
 //! ```
 //!
 //! Responses with 4.xx and 5.xx codes are `Ok`; [`Error`] is for exchanges that ended
-//! without one (timeout, reset), invalid URIs and refused commands. Observe and block-wise
-//! transfers are not offered yet.
+//! without one (timeout, reset), invalid URIs and refused commands. Bodies larger than a
+//! block go and come whole (the endpoint's block-wise transfers). Observe:
+//! [`CoapClient::observe`](tern_io::coap::CoapClient::observe) gives a stream of
+//! notifications; [`Router::observable`](tern_io::coap::Router::observable) routes register
+//! observers, which a [`Notifier`] from
+//! [`CoapServer::notifier`](tern_io::coap::CoapServer::notifier) notifies.
 
 pub use tern_io::coap::router::{Params, RouteError};
 pub use tern_io::coap::{
-    Code, EndpointConfig, Error, Incoming, Request, Responder, Response, TransmissionParameters,
-    target,
+    Code, EndpointConfig, Error, Incoming, Notified, Notifier, OBSERVATION_BUFFER, Observation,
+    ObservationEnd, Request, Responder, Response, TransmissionParameters, target,
 };
 
 use crate::Tokio;

@@ -9,11 +9,11 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use tern_coap::option::Options;
-use tern_coap::value::ContentFormat;
+use tern_coap::value::{ContentFormat, Observe};
 use tern_coap::{Message, MessageType, Token};
 use tern_tokio::coap::{
-    CoapClient, CoapServer, Code, EndpointConfig, Error, Incoming, Request, Responder, Response,
-    Router, TransmissionParameters,
+    CoapClient, CoapServer, Code, EndpointConfig, Error, Incoming, ObservationEnd, Request,
+    Responder, Response, Router, TransmissionParameters,
 };
 use tokio::net::UdpSocket;
 use tokio::sync::mpsc;
@@ -516,4 +516,140 @@ async fn invalid_uris_and_routes_are_errors() {
         .unwrap();
     let bad = Router::new().get("/{*rest}/x", |_: Incoming| {});
     assert!(matches!(server.serve(bad).await, Err(Error::Route(_))));
+}
+
+/// A server with an observable `/counter` whose handler reports each request's Observe
+/// option, answering "0"; and its notifier.
+async fn counter_server() -> (
+    SocketAddr,
+    tern_tokio::coap::Notifier,
+    mpsc::UnboundedReceiver<Option<Observe>>,
+) {
+    let server = CoapServer::bind("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let addr = server.local_addr();
+    let counter = server.notifier("/counter");
+    let (tx, requests) = mpsc::unbounded_channel();
+    let router = Router::new()
+        .observable("/counter", move |i: Incoming| {
+            let observe = i.request.options.observe().unwrap();
+            // Answered before the test hears of it, so that later commands come after.
+            i.respond(Response::new(Code::CONTENT).with_payload("0"));
+            tx.send(observe).unwrap();
+        })
+        .get("/plain", |i: Incoming| {
+            i.respond(Response::new(Code::CONTENT).with_payload("plain"))
+        });
+    tokio::spawn(server.serve(router));
+    (addr, counter, requests)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_observation_gets_every_notification_until_cancelled() {
+    let (addr, counter, mut requests) = counter_server().await;
+    let client = CoapClient::new().await.unwrap();
+    let mut observation = within(
+        "the registration",
+        client.observe(&format!("coap://{addr}/counter")),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        within("the handler", requests.recv()).await,
+        Some(Some(Observe::REGISTER))
+    );
+    let first = within("the first notification", observation.recv())
+        .await
+        .unwrap();
+    assert_eq!((first.code, text(&first)), (Code::CONTENT, "0"));
+    assert!(first.options.observe().unwrap().is_some(), "registered");
+
+    for n in 1..=3 {
+        let body = n.to_string();
+        let sent = within(
+            "notify",
+            counter.notify(Response::new(Code::CONTENT).with_payload(body.clone())),
+        )
+        .await
+        .unwrap();
+        assert_eq!(sent, 1, "one observer");
+        let note = within("a notification", observation.recv()).await.unwrap();
+        assert_eq!(text(&note), body);
+    }
+    assert_eq!(observation.end_reason(), None);
+
+    // Cancelling deregisters with a GET with Observe = 1 (RFC 7641 §3.6)...
+    observation.cancel();
+    assert_eq!(
+        within("the deregistration", requests.recv()).await,
+        Some(Some(Observe::DEREGISTER))
+    );
+    // ... after which nobody observes.
+    let sent = counter
+        .notify(Response::new(Code::CONTENT).with_payload("4"))
+        .await
+        .unwrap();
+    assert_eq!(sent, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_ends_an_observation_with_an_error_code() {
+    let (addr, counter, _requests) = counter_server().await;
+    let client = CoapClient::new().await.unwrap();
+    let mut observation = within(
+        "the registration",
+        client.observe(&format!("coap://{addr}/counter")),
+    )
+    .await
+    .unwrap();
+    within("the first notification", observation.recv())
+        .await
+        .unwrap();
+    counter
+        .notify(Response::new(Code::NOT_FOUND))
+        .await
+        .unwrap();
+    let last = within("the last notification", observation.recv())
+        .await
+        .unwrap();
+    assert_eq!(last.code, Code::NOT_FOUND);
+    assert_eq!(within("the end", observation.recv()).await, None);
+    assert_eq!(observation.end_reason(), Some(ObservationEnd::ByServer));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn observing_a_resource_that_is_not_observable_gives_one_response() {
+    let (addr, _counter, _requests) = counter_server().await;
+    let client = CoapClient::new().await.unwrap();
+    let mut observation = within(
+        "the registration",
+        client.observe(&format!("coap://{addr}/plain")),
+    )
+    .await
+    .unwrap();
+    let only = within("the answer", observation.recv()).await.unwrap();
+    assert_eq!((only.code, text(&only)), (Code::CONTENT, "plain"));
+    assert_eq!(only.options.observe().unwrap(), None);
+    assert_eq!(within("the end", observation.recv()).await, None);
+    assert_eq!(observation.end_reason(), Some(ObservationEnd::ByServer));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_bodies_go_both_ways_in_blocks() {
+    let router = Router::new().put("/echo", |i: Incoming| {
+        let body = i.request.payload.clone();
+        i.respond(Response::new(Code::CHANGED).with_payload(body));
+    });
+    let addr = serve(router, EndpointConfig::default()).await;
+    let client = CoapClient::new().await.unwrap();
+    let body: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+    let r = within(
+        "a 10 kB PUT",
+        client.put(&format!("coap://{addr}/echo"), body.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.code, Code::CHANGED);
+    assert_eq!(&r.payload[..], &body[..]);
 }

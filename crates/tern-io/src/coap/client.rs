@@ -14,6 +14,7 @@ use tern_coap::endpoint::{EndpointConfig, Request, Response};
 use tern_coap::uri::Uri;
 
 use super::driver::{self, Command, Link, ToServer};
+use super::observe::{Feed, Observation};
 use super::{Error, target};
 use crate::runtime::{BoxFuture, Runtime};
 
@@ -250,6 +251,57 @@ impl<R> CoapClient<R> {
         result
     }
 
+    /// Observes `uri` (RFC 7641): a GET with Observe = 0, then the notifications as a
+    /// stream. Completes once the registration is answered: the answer is the stream's first
+    /// item. An answer without Observe (the resource is not observable) or with an error code
+    /// comes as the only item, and the stream ends ([`Observation::end_reason`] says
+    /// [`ObservationEnd::ByServer`](tern_coap::endpoint::ObservationEnd::ByServer)).
+    /// Fails as [`get`](CoapClient::get) does when the registration gets no answer.
+    ///
+    /// The endpoint drops notifications older than the newest (RFC 7641 §3.4) and registers
+    /// again when the newest one's Max-Age runs out. Dropping the [`Observation`]
+    /// deregisters.
+    ///
+    /// ```no_run
+    /// # async fn run<R: tern_io::runtime::Runtime + Default>() -> Result<(), tern_io::coap::Error> {
+    /// use tern_io::coap::CoapClient;
+    ///
+    /// let client = CoapClient::<R>::new().await?;
+    /// let mut time = client.observe("coap://localhost/time").await?;
+    /// while let Some(notification) = time.recv().await {
+    ///     println!("{}", String::from_utf8_lossy(&notification.payload));
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub async fn observe(&self, uri: &str) -> Result<Observation, Error> {
+        self.observe_with(uri, Request::new(tern_coap::Code::GET))
+            .await
+    }
+
+    /// Observes `uri` with `request` (a GET or FETCH, with options such as Accept), as
+    /// [`request`](CoapClient::request) builds it; see [`observe`](CoapClient::observe).
+    pub async fn observe_with(&self, uri: &str, request: Request) -> Result<Observation, Error> {
+        let uri = target::parse(uri)?;
+        let request = target::request_for(&uri, request)?;
+        let (link, peer) = self.destination(&uri).await?;
+        let key = NEXT_KEY.fetch_add(1, Ordering::Relaxed);
+        let feed = Arc::new(Feed::default());
+        let (started, outcome) = oneshot::channel();
+        link.send(Command::Observe {
+            key,
+            peer,
+            request,
+            feed: feed.clone(),
+            started,
+        })?;
+        let guard = CancelOnDrop {
+            key,
+            link: Some(link),
+        };
+        outcome.await.unwrap_or(Err(Error::Closed))?;
+        Ok(Observation { feed, guard })
+    }
+
     /// Sends a CoAP ping (an empty Confirmable message, RFC 7252 §4.3) to `addr`: `Ok` once
     /// it answers (with Reset), [`Error::Timeout`] when it does not.
     pub async fn ping(&self, addr: SocketAddr) -> Result<(), Error> {
@@ -341,8 +393,8 @@ impl<R> CoapClient<R> {
     }
 }
 
-/// Cancels a request whose future is dropped before its outcome came.
-struct CancelOnDrop {
+/// Cancels a request whose future is dropped before its outcome came, or an observation.
+pub(super) struct CancelOnDrop {
     key: u64,
     link: Option<Link>,
 }
@@ -350,6 +402,10 @@ struct CancelOnDrop {
 impl CancelOnDrop {
     fn disarm(mut self) {
         self.link = None;
+    }
+
+    pub(super) fn cancel(self) {
+        drop(self);
     }
 }
 

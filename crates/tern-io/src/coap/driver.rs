@@ -12,6 +12,7 @@ use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant as StdInstant};
 
@@ -20,11 +21,12 @@ use futures_channel::{mpsc, oneshot};
 use futures_core::Stream;
 use tern_coap::Code;
 use tern_coap::endpoint::{
-    Endpoint, EndpointConfig, EndpointError, Event, IncomingId, Instant, Request, RequestId,
-    Response, Transmit,
+    Endpoint, EndpointConfig, EndpointError, Event, IncomingId, Instant, ObservationEnd, Request,
+    RequestId, Response, Transmit,
 };
 
 use super::Error;
+use super::observe::Feed;
 use crate::runtime::{Runtime, Timer, UdpSocket};
 
 /// What the handles ask of the driver.
@@ -43,10 +45,30 @@ pub(super) enum Command {
         peer: SocketAddr,
         reply: oneshot::Sender<Result<(), Error>>,
     },
-    /// The caller stopped waiting for the request or ping `key`.
+    /// An observation: notifications go to `feed`, and `started` learns whether the
+    /// registration got an answer.
+    Observe {
+        key: u64,
+        peer: SocketAddr,
+        request: Request,
+        feed: Arc<Feed>,
+        started: oneshot::Sender<Result<(), Error>>,
+    },
+    /// The caller stopped waiting for the request or ping `key`, or cancelled the
+    /// observation `key` (which deregisters it).
     Cancel { key: u64 },
-    /// The answer to a served request.
-    Respond { id: IncomingId, response: Response },
+    /// The answer to a served request; with the resource key of an observable route.
+    Respond {
+        id: IncomingId,
+        response: Response,
+        resource: Option<String>,
+    },
+    /// A resource changed: notify its observers, and say how many.
+    Notify {
+        resource: String,
+        response: Response,
+        sent: oneshot::Sender<usize>,
+    },
 }
 
 /// A received request, for the server's dispatch.
@@ -113,11 +135,16 @@ pub(super) fn start<R: Runtime>(
     })
 }
 
-/// Where the outcome of a request or ping goes.
+/// Where the outcome of a request or ping goes, or an observation's notifications.
 #[derive(Debug)]
 enum Waiter {
     Response(oneshot::Sender<Result<Response, Error>>),
     Pong(oneshot::Sender<Result<(), Error>>),
+    Observe {
+        feed: Arc<Feed>,
+        /// Until the first notification (or the end).
+        started: Option<oneshot::Sender<Result<(), Error>>>,
+    },
 }
 
 impl Waiter {
@@ -128,6 +155,12 @@ impl Waiter {
             }
             Waiter::Pong(tx) => {
                 let _ = tx.send(Err(error));
+            }
+            Waiter::Observe { feed, started } => {
+                if let Some(tx) = started {
+                    let _ = tx.send(Err(error));
+                }
+                feed.end(None);
             }
         }
     }
@@ -204,23 +237,63 @@ impl<R: Runtime> Driver<R> {
                     let _ = reply.send(Err(e.into()));
                 }
             },
+            Command::Observe {
+                key,
+                peer,
+                request,
+                feed,
+                started,
+            } => match self.endpoint.observe(now, peer, request) {
+                Ok(id) => {
+                    let started = Some(started);
+                    self.waiters
+                        .insert(id, (key, Waiter::Observe { feed, started }));
+                    self.keys.insert(key, id);
+                }
+                Err(e) => {
+                    let _ = started.send(Err(e.into()));
+                }
+            },
             Command::Cancel { key } => {
                 if let Some(id) = self.keys.remove(&key) {
-                    self.waiters.remove(&id);
+                    if let Some((_, Waiter::Observe { feed, .. })) = self.waiters.remove(&id) {
+                        feed.end(None);
+                    }
                     self.endpoint.cancel(now, id);
                 }
             }
-            Command::Respond { id, response } => self.respond(id, response),
+            Command::Respond {
+                id,
+                response,
+                resource,
+            } => self.respond(id, response, resource),
+            Command::Notify {
+                resource,
+                response,
+                sent,
+            } => {
+                let count = self.endpoint.notify(now, resource.as_bytes(), response);
+                tracing::trace!(%resource, count, "notified");
+                let _ = sent.send(count);
+            }
         }
     }
 
-    fn respond(&mut self, id: IncomingId, response: Response) {
+    fn respond(&mut self, id: IncomingId, response: Response, resource: Option<String>) {
         let code = response.code;
-        match self.endpoint.respond(self.now(), id, response) {
+        let now = self.now();
+        let result = match resource {
+            Some(resource) => {
+                self.endpoint
+                    .respond_observable(now, id, response, resource.as_bytes())
+            }
+            None => self.endpoint.respond(now, id, response),
+        };
+        match result {
             Ok(()) => {}
             Err(e @ EndpointError::MessageTooLarge { .. }) => {
-                // Until block-wise transfers are wired into the endpoint, a body too large
-                // for one datagram cannot go out; the client still gets an answer.
+                // The options leave no room for even a block of the body: the client still
+                // gets an answer.
                 tracing::warn!(%e, %code, "response too large; answering 5.00 instead");
                 let fallback = Response::new(Code::INTERNAL_SERVER_ERROR);
                 if let Err(e) = self.endpoint.respond(self.now(), id, fallback) {
@@ -238,11 +311,33 @@ impl<R: Runtime> Driver<R> {
                 Some(Waiter::Response(tx)) => {
                     let _ = tx.send(Ok(response));
                 }
-                Some(Waiter::Pong(tx)) => {
-                    let _ = tx.send(Ok(()));
-                }
+                Some(other) => other.fail(Error::Closed),
                 None => {}
             },
+            Event::Notification { id, response } => {
+                if let Some((_, Waiter::Observe { feed, started })) = self.waiters.get_mut(&id) {
+                    if let Some(tx) = started.take() {
+                        let _ = tx.send(Ok(()));
+                    }
+                    feed.push(response);
+                }
+            }
+            Event::ObservationEnded { id, reason } => {
+                tracing::debug!(%reason, "observation ended");
+                if let Some(Waiter::Observe { feed, started }) = self.complete(id) {
+                    if let Some(tx) = started {
+                        let _ = tx.send(match reason {
+                            ObservationEnd::Failed(e) => Err(e.into()),
+                            _ => Ok(()),
+                        });
+                    }
+                    feed.end(Some(reason));
+                }
+            }
+            Event::ObserverRemoved { resource, peer } => {
+                let resource = String::from_utf8_lossy(&resource);
+                tracing::debug!(%resource, %peer, "observer removed");
+            }
             Event::Pong { id } => match self.complete(id) {
                 Some(Waiter::Pong(tx)) => {
                     let _ = tx.send(Ok(()));
@@ -277,7 +372,7 @@ impl<R: Runtime> Driver<R> {
                 Err(_) => self.server = None,
             }
         }
-        self.respond(id, Response::new(Code::NOT_FOUND));
+        self.respond(id, Response::new(Code::NOT_FOUND), None);
     }
 
     /// Moves datagrams and events out of the endpoint until it has none.

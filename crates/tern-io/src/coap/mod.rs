@@ -10,7 +10,7 @@
 //!
 //! Async (features `coap` and `async`), generic over the [`Runtime`](crate::runtime::Runtime)
 //! that tern-tokio and tern-async-std implement:
-//! - [`CoapClient`]: GET / POST / PUT / DELETE / any request to a URI, and ping;
+//! - [`CoapClient`]: GET / POST / PUT / DELETE / any request to a URI, observe, and ping;
 //! - [`CoapServer`]: binds a socket and serves a [`Router`] of [`Incoming`] handlers, which
 //!   answer through a [`Responder`] now (piggybacked) or later (a separate response).
 //!
@@ -21,8 +21,10 @@
 //! dispatch). Its endpoint's PRNG is seeded from `fastrand`; `now` is the time since the
 //! driver started.
 //!
-//! Observe (RFC 7641) and block-wise transfers (RFC 7959) are not offered yet: the endpoint
-//! reports neither notifications nor reassembled bodies so far.
+//! Block-wise transfers (RFC 7959) are the endpoint's: bodies come and go whole. Observe
+//! (RFC 7641): [`CoapClient::observe`] gives an [`Observation`] stream of notifications;
+//! on the server, [`Router::observable`] routes register observers and a
+//! [`Notifier`] from [`CoapServer::notifier`] notifies them.
 //!
 //! ```no_run
 //! # #[cfg(feature = "async")]
@@ -52,6 +54,8 @@ mod client;
 #[cfg(feature = "async")]
 mod driver;
 #[cfg(feature = "async")]
+mod observe;
+#[cfg(feature = "async")]
 mod server;
 
 pub use error::Error;
@@ -60,8 +64,12 @@ pub use router::Router;
 #[cfg(feature = "async")]
 pub use client::CoapClient;
 #[cfg(feature = "async")]
-pub use server::{CoapServer, Incoming, Responder};
+pub use observe::{OBSERVATION_BUFFER, Observation};
+#[cfg(feature = "async")]
+pub use server::{CoapServer, Incoming, Notified, Notifier, Responder};
 
 /// Re-exported so that adapter users need only one import for the common types.
 pub use tern_coap::Code;
-pub use tern_coap::endpoint::{EndpointConfig, Request, Response, TransmissionParameters};
+pub use tern_coap::endpoint::{
+    EndpointConfig, ObservationEnd, Request, Response, TransmissionParameters,
+};

@@ -2,20 +2,21 @@
 //! answer through a [`Responder`] now or later.
 
 use std::fmt;
-use std::future::poll_fn;
+use std::future::{Future, poll_fn};
 use std::marker::PhantomData;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
-use futures_channel::mpsc;
+use futures_channel::{mpsc, oneshot};
 use futures_core::Stream;
 use tern_coap::Code;
 use tern_coap::endpoint::{EndpointConfig, IncomingId, Request, Response};
 
 use super::client::{CoapClient, Sockets};
 use super::driver::{Command, Link, ToServer};
-use super::router::{Dispatch, Params, Router};
+use super::router::{Dispatch, Params, Router, resource_key};
 use super::{Error, target};
 use crate::runtime::Runtime;
 
@@ -88,6 +89,32 @@ impl<R> CoapServer<R> {
         self.link.local
     }
 
+    /// The notifier of the observable resource at `path` (as the request's Uri-Path reads,
+    /// e.g. `/time`; see [`Router::observable`]): each [`Notifier::notify`] reaches every
+    /// observer registered on that path. It keeps the socket open while it exists.
+    ///
+    /// ```no_run
+    /// # async fn run<R: tern_io::runtime::Runtime + Default>() -> Result<(), tern_io::coap::Error> {
+    /// use tern_io::coap::{Code, CoapServer, Incoming, Response, Router};
+    ///
+    /// let server = CoapServer::<R>::bind("[::]:5683".parse().unwrap()).await?;
+    /// let time = server.notifier("/time");
+    /// let router = Router::new().observable("/time", |incoming: Incoming| {
+    ///     incoming.respond(Response::new(Code::CONTENT).with_payload("12:00"));
+    /// });
+    /// // On a task of its own, whenever the time changes:
+    /// let observers = time.notify(Response::new(Code::CONTENT).with_payload("12:01")).await?;
+    /// println!("{observers} observers notified");
+    /// server.serve(router).await
+    /// # }
+    /// ```
+    pub fn notifier(&self, path: &str) -> Notifier {
+        Notifier {
+            resource: resource_key(path),
+            link: self.link.clone(),
+        }
+    }
+
     /// A client that sends from this server's socket (one endpoint plays both roles).
     pub fn client(&self) -> CoapClient<R> {
         CoapClient::fixed(self.runtime.clone(), self.config.clone(), self.link.clone())
@@ -112,6 +139,7 @@ impl<R> CoapServer<R> {
             let responder = Responder {
                 id: served.id,
                 link: Some(link.clone()),
+                resource: router.observable_path(&served.request),
             };
             match router.dispatch(&served.request) {
                 Dispatch::Handler { handler, params } => handler(Incoming {
@@ -160,13 +188,20 @@ impl Incoming {
 pub struct Responder {
     id: IncomingId,
     link: Option<Link>,
+    /// The resource key, when the route is observable.
+    resource: Option<String>,
 }
 
 impl Responder {
     /// Answers the request. The endpoint sends it piggybacked or separately, as the time
-    /// since the request says; a response with a request code, or one too large for a
-    /// datagram, is logged and replaced by 5.00. Once the request expired (EXCHANGE_LIFETIME
-    /// after it came) or the socket is closed, nothing is sent.
+    /// since the request says, and a body larger than a block in Block2 blocks; a response
+    /// with a request code, or with options that leave no room for a block, is logged and
+    /// replaced by 5.00. Once the request expired (EXCHANGE_LIFETIME after it came) or the
+    /// socket is closed, nothing is sent.
+    ///
+    /// On an [observable](Router::observable) route, a 2.xx answer to a registration (a GET
+    /// with Observe = 0) makes the client an observer of the request's path, whom the
+    /// [`Notifier`] of that path reaches from then on.
     pub fn respond(mut self, response: Response) {
         self.send(response);
     }
@@ -184,6 +219,7 @@ impl Responder {
         let _ = link.send(Command::Respond {
             id: self.id,
             response,
+            resource: self.resource.take(),
         });
     }
 }
@@ -193,6 +229,58 @@ impl Drop for Responder {
         if self.link.is_some() {
             tracing::debug!(id = ?self.id, "request dropped unanswered; answering 5.00");
             self.send(Response::new(Code::INTERNAL_SERVER_ERROR));
+        }
+    }
+}
+
+/// Notifies the observers of one resource (RFC 7641 §4.2): from
+/// [`CoapServer::notifier`]; cheap to clone, usable from any task or thread.
+#[derive(Debug, Clone)]
+pub struct Notifier {
+    resource: String,
+    link: Link,
+}
+
+impl Notifier {
+    /// The resource key: `/` and the path.
+    pub fn path(&self) -> &str {
+        &self.resource
+    }
+
+    /// Sends `response` to every observer of the resource as a notification: CON or NON as
+    /// each registered, with the next Observe sequence number, a large body in Block2 blocks.
+    /// A response that is not 2.xx (e.g. 4.04 once the resource is gone) ends every
+    /// observation of it.
+    ///
+    /// The notification is handed to the socket's driver at once; awaiting the returned
+    /// [`Notified`] tells how many observers it went to (dropping it changes nothing).
+    pub fn notify(&self, response: Response) -> Notified {
+        let (sent, count) = oneshot::channel();
+        let handed = self.link.send(Command::Notify {
+            resource: self.resource.clone(),
+            response,
+            sent,
+        });
+        Notified {
+            count: handed.ok().map(|()| count),
+        }
+    }
+}
+
+/// How many observers a notification went to: the future [`Notifier::notify`] returns.
+#[derive(Debug)]
+#[must_use = "the notification is sent anyway; await this only for the number of observers"]
+pub struct Notified {
+    count: Option<oneshot::Receiver<usize>>,
+}
+
+impl Future for Notified {
+    type Output = Result<usize, Error>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<usize, Error>> {
+        match &mut self.count {
+            None => Poll::Ready(Err(Error::Closed)),
+            Some(rx) => Pin::new(rx).poll(cx).map(|r| r.map_err(|_| Error::Closed)),
         }
     }
 }
