@@ -1,10 +1,10 @@
 //! The driver: one future per UDP socket that owns the [`Endpoint`] and runs its loop.
 //!
 //! Datagrams read go to `handle_datagram`, the deadline to `handle_timeout`, commands from
-//! the handles to `request` / `ping` / `cancel` / `respond`; after each, `poll_transmit` fills
-//! the outbox and `poll_event` is routed: responses, failures and pongs to the waiting
-//! handle's one-shot channel, requests to the server (or 4.04 when the socket serves
-//! nothing). The driver makes no protocol decision: retransmissions, deduplication,
+//! the handles to `request` / `observe` / `ping` / `cancel` / `respond(_observable)` /
+//! `notify`; after each, `poll_transmit` fills the outbox and `poll_event` is routed:
+//! responses, failures and pongs to the waiting handle's one-shot channel, notifications to
+//! the observation's feed, requests to the server (or 4.04 when the socket serves nothing). The driver makes no protocol decision: retransmissions, deduplication,
 //! piggybacked or separate responses, timeouts all come from the endpoint.
 
 use std::collections::{HashMap, VecDeque};

@@ -16,9 +16,9 @@
 //!
 //! Each socket has one driver, a future spawned on the runtime that owns the endpoint and
 //! runs its loop: datagrams → `handle_datagram`, the deadline → `handle_timeout`, commands
-//! from the handles → `request` / `ping` / `cancel` / `respond`; then `poll_transmit` to the
-//! socket and `poll_event` to whoever waits (a request's one-shot channel, the server's
-//! dispatch). Its endpoint's PRNG is seeded from `fastrand`; `now` is the time since the
+//! from the handles → `request` / `observe` / `ping` / `cancel` / `respond` / `notify`; then
+//! `poll_transmit` to the socket and `poll_event` to whoever waits (a request's one-shot
+//! channel, an observation's stream, the server's dispatch). Its endpoint's PRNG is seeded from `fastrand`; `now` is the time since the
 //! driver started.
 //!
 //! Block-wise transfers (RFC 7959) are the endpoint's: bodies come and go whole. Observe
