@@ -1,7 +1,7 @@
 //! The `tern` command line.
 //!
 //! One binary, a tree of subcommands by protocol: `tern mqtt decode|pub|sub` and `tern coap
-//! get|post|put|delete|discover|serve|decode` (and `tern coap -m METHOD URI`) today; `tern
+//! get|post|put|delete|observe|discover|serve|decode` (and `tern coap -m METHOD URI`) today; `tern
 //! broker` is to come. Each protocol has a module ([`mqtt`], [`coap`]) with a clap
 //! `Subcommand` enum, one module per command and its own mapping of
 //! packets to JSON; pieces every protocol shares live beside them ([`hex`] for hex input and
@@ -49,8 +49,8 @@ enum Command {
     /// MQTT 3.1, 3.1.1 and 5.0 tools.
     #[command(subcommand)]
     Mqtt(mqtt::MqttCommand),
-    /// CoAP tools: requests (get, post, put, delete, -m METHOD), discover, and decode (RFC
-    /// 7252, and RFC 8323 over TCP and WebSockets).
+    /// CoAP tools: requests (get, post, put, delete, -m METHOD), observe, discover, serve, and
+    /// decode (RFC 7252, and RFC 8323 over TCP and WebSockets).
     #[command(
         args_conflicts_with_subcommands = true,
         subcommand_negates_reqs = true,

@@ -281,6 +281,11 @@ fn plugtest_resources() {
         json_of(&["put", &server.uri("/create1"), "-O", "5,"]).1["code"],
         "4.12"
     );
+    let posted = ok_stdout(&["post", &server.uri("/large-post"), "-e", &"x".repeat(3000)]);
+    assert_eq!(
+        posted.len(),
+        "Type: large-post, received:\n".len() + 3000 + 1
+    );
     let links = ok_stdout(&["discover", &server.uri("?rt=Type1")]);
     assert_eq!(
         links,
@@ -289,13 +294,72 @@ fn plugtest_resources() {
 }
 
 #[test]
-fn the_first_block_of_a_larger_body_is_refused_rather_than_stored() {
+fn large_bodies_go_in_blocks_both_ways() {
     let server = Server::start(&[]);
-    let item = server.uri("/store/blocks");
-    // Block1 (27): block 0, more to come, 16 bytes.
-    let (code, got) = json_of(&["put", &item, "-e", "0123456789abcdef", "-O", "27,0x08"]);
-    assert_eq!((code, &got["code"]), (1, &json!("4.13")));
-    assert_eq!(json_of(&["get", &item]).1["code"], "4.04");
+    let large = ok_stdout(&["get", &server.uri("/large")]);
+    assert_eq!(large.len(), 4900);
+    assert!(large.starts_with("0000 the quick brown fox"));
+    assert_eq!(
+        ok_stdout(&["get", &server.uri("/large"), "-b", "16"]),
+        large
+    );
+
+    let body: Vec<u8> = (0..5000u32).map(|i| (i * 13 % 256) as u8).collect();
+    let path = std::env::temp_dir().join(format!("tern-coap-upload-{}", std::process::id()));
+    std::fs::write(&path, &body).unwrap();
+    let item = server.uri("/store/upload");
+    let (code, created) = json_of(&["put", &item, "-f", path.to_str().unwrap(), "-b", "64"]);
+    assert_eq!((code, &created["code"]), (0, &json!("2.01")));
+    let (_, got) = json_of(&["get", &item, "-b", "256"]);
+    let hex: String = body.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(got["payload_hex"], hex);
+    let _ = std::fs::remove_file(path);
+}
+
+#[test]
+fn observe_prints_a_line_per_notification() {
+    let server = Server::start(&[]);
+    let started = Instant::now();
+    let out = coap(&["observe", &server.uri("/time"), "-s", "2.5"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(started.elapsed() >= Duration::from_millis(2500));
+    let lines: Vec<u64> = stdout(&out)
+        .lines()
+        .map(|l| l.parse().unwrap_or_else(|e| panic!("{l:?}: {e}")))
+        .collect();
+    assert!(
+        lines.len() >= 3,
+        "the response and a notification a second: {lines:?}"
+    );
+    assert!(lines.windows(2).all(|w| w[0] <= w[1]), "{lines:?}");
+    assert!(lines.first() < lines.last(), "{lines:?}");
+
+    let out = coap(&["observe", &server.uri("/time"), "-s", "1.5", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let lines = json_lines(&out);
+    assert!(lines.len() >= 2, "{lines:?}");
+    assert_eq!(
+        (&lines[0]["code"], &lines[0]["type"]),
+        (&json!("2.05"), &json!("ACK"))
+    );
+    for line in &lines {
+        let options = line["options"].as_array().unwrap();
+        assert!(options.iter().any(|o| o["name"] == "Observe"), "{line}");
+    }
+    // Notifications go CON to a client that registered with a CON.
+    assert_eq!(lines[1]["type"], "CON");
+}
+
+#[test]
+fn observing_what_is_not_observable_prints_the_one_response() {
+    let server = Server::start(&[]);
+    assert_eq!(
+        ok_stdout(&["observe", &server.uri("/hello")]),
+        "Hello, world!\n"
+    );
+    let out = coap(&["observe", &server.uri("/nowhere")]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stderr(&out), "tern: error: 4.04 Not Found\n");
 }
 
 #[test]

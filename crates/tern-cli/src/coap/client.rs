@@ -12,7 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::{Args, ValueEnum};
-use tern_blocking::coap::{CoapClient, Config, Error, Request, Response};
+use tern_blocking::coap::{CoapClient, Config, EndpointConfig, Error, Request, Response};
 use tern_coap::option::{OptionNumber, Options, OptionsBuilder, ValueFormat};
 use tern_coap::uri::{Scheme, Uri};
 use tern_coap::value::ContentFormat;
@@ -53,6 +53,12 @@ pub(crate) struct ClientArgs {
     /// Give up after SECS seconds (fractions allowed): exit status 3.
     #[arg(short = 'B', long = "timeout", value_name = "SECS", value_parser = parse_secs)]
     timeout: Option<Duration>,
+
+    /// Block size for block-wise transfers (RFC 7959): 16, 32, 64, 128, 256, 512 or 1024
+    /// bytes, or its SZX 0 to 6. Bodies larger than a block go in blocks of this size, and
+    /// larger blocks are asked to be smaller (default: 1024).
+    #[arg(short = 'b', long = "block-size", value_name = "SIZE", value_parser = parse_block_size)]
+    block_size: Option<u8>,
 }
 
 /// Flags of the commands that send a payload (and of `get`, which may).
@@ -110,15 +116,7 @@ impl Method {
 /// `tern coap get|post|put|delete URI` and `tern coap -m METHOD URI`.
 pub(crate) fn run(method: Code, client: &ClientArgs, body: &BodyArgs) -> Result<(), Failure> {
     let started = Instant::now();
-    let mut options = extra_options(&client.options)?;
-    if let Some(format) = body.content_format {
-        options = options.push_content_format(format);
-    }
-    if let Some(format) = body.accept {
-        options = options.push_accept(format);
-    }
-    let payload = body.payload()?;
-    let request = build(method, options, payload, client.non)?;
+    let request = body.request(method, client)?;
     let session = Session::start(client, started)?;
     let uri = client.uri.clone();
     let (response, mtype) = session.exchange(move |c| c.request(&uri, request))?;
@@ -144,6 +142,18 @@ pub(crate) fn build(
 }
 
 impl BodyArgs {
+    /// The request with `method`, these flags and `client`'s (-O, -N).
+    pub(crate) fn request(&self, method: Code, client: &ClientArgs) -> Result<Request, Failure> {
+        let mut options = extra_options(&client.options)?;
+        if let Some(format) = self.content_format {
+            options = options.push_content_format(format);
+        }
+        if let Some(format) = self.accept {
+            options = options.push_accept(format);
+        }
+        build(method, options, self.payload()?, client.non)
+    }
+
     fn payload(&self) -> Result<Vec<u8>, Failure> {
         if let Some(text) = &self.text {
             return Ok(text.clone().into_bytes());
@@ -218,8 +228,24 @@ fn parse_format(text: &str) -> Result<ContentFormat, String> {
         })
 }
 
+/// A block size (16 to 1024, a power of two) or an SZX (0 to 6), as an SZX.
+fn parse_block_size(text: &str) -> Result<u8, String> {
+    let n: u32 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a block size"))?;
+    match n {
+        0..=6 => u8::try_from(n).map_err(|e| e.to_string()),
+        16 | 32 | 64 | 128 | 256 | 512 | 1024 => {
+            u8::try_from(n.trailing_zeros() - 4).map_err(|e| e.to_string())
+        }
+        _ => Err(format!(
+            "`{text}` is no block size: 16, 32, 64, 128, 256, 512 or 1024 (or an SZX, 0 to 6)"
+        )),
+    }
+}
+
 /// Seconds, fractions allowed, more than zero.
-fn parse_secs(text: &str) -> Result<Duration, String> {
+pub(crate) fn parse_secs(text: &str) -> Result<Duration, String> {
     let secs: f64 = text
         .parse()
         .map_err(|_| format!("`{text}` is not a number of seconds"))?;
@@ -253,6 +279,13 @@ impl Session {
                 *seen.lock().unwrap_or_else(PoisonError::into_inner) = Some(mtype);
             }
         });
+        let config = match args.block_size {
+            Some(szx) => config.endpoint(EndpointConfig {
+                default_block_szx: szx,
+                ..EndpointConfig::default()
+            }),
+            None => config,
+        };
         let client = CoapClient::with_config(config).map_err(failed)?;
         Ok(Session {
             client,
@@ -267,6 +300,16 @@ impl Session {
         &self,
         call: impl FnOnce(&CoapClient) -> Result<Response, Error> + Send + 'static,
     ) -> Result<(Response, Option<MessageType>), Failure> {
+        let response = self.within_deadline(call)?;
+        Ok((response, self.last_type()))
+    }
+
+    /// Runs `call` with the client, within the `-B` deadline (exit status 3 when it runs
+    /// out).
+    pub(crate) fn within_deadline<T: Send + 'static>(
+        &self,
+        call: impl FnOnce(&CoapClient) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Failure> {
         let client = self.client.clone();
         let (done, outcome) = mpsc::sync_channel(1);
         // On a thread of its own, so that -B also covers resolving the host name.
@@ -292,12 +335,15 @@ impl Session {
             }
             None => outcome.recv().unwrap_or(Err(Error::Closed)),
         };
-        let response = result.map_err(failed)?;
-        let mtype = *self
+        result.map_err(failed)
+    }
+
+    /// The type of the message that brought the latest response (or notification).
+    pub(crate) fn last_type(&self) -> Option<MessageType> {
+        *self
             .last_type
             .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        Ok((response, mtype))
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -319,10 +365,6 @@ pub(crate) fn failed(error: Error) -> Failure {
         Error::Uri(_) | Error::UnsupportedScheme(_) | Error::Build(_) => Failure::usage(error),
         Error::Timeout => Failure::input("no response: the request was never answered"),
         Error::Reset => Failure::input("the server reset the request (RST)"),
-        Error::Endpoint(e @ tern_coap::endpoint::EndpointError::MessageTooLarge { .. }) => {
-            Failure::input(format_args!("the request is too large: {e}"))
-                .with_hint("block-wise transfers (-b) are not supported yet")
-        }
         error => Failure::input(error),
     }
 }
@@ -333,15 +375,6 @@ pub(crate) fn print_response(
     mtype: Option<MessageType>,
     as_json: bool,
 ) -> Result<(), Failure> {
-    if let Ok(Some(block)) = response.options.block2(false) {
-        if block.more() {
-            return Err(Failure::input(format_args!(
-                "{}: only the first {} bytes of the body arrived; block-wise transfers (Block2) are not supported yet",
-                response.code,
-                response.payload.len()
-            )));
-        }
-    }
     if as_json {
         write_stdout(format!("{}\n", json::response(response, mtype)).as_bytes())?;
     } else if !response.payload.is_empty() {
@@ -418,6 +451,17 @@ mod tests {
         for bad in ["14", "x,1", "70000,1", "1,0xzz"] {
             let e = extra_options(&[bad.to_owned()]).unwrap_err();
             assert_eq!(e.status(), 2, "{bad}");
+        }
+    }
+
+    #[test]
+    fn block_sizes_and_szx() {
+        assert_eq!(parse_block_size("16"), Ok(0));
+        assert_eq!(parse_block_size("64"), Ok(2));
+        assert_eq!(parse_block_size("1024"), Ok(6));
+        assert_eq!(parse_block_size("3"), Ok(3));
+        for bad in ["7", "100", "2048", "x"] {
+            assert!(parse_block_size(bad).is_err(), "{bad}");
         }
     }
 

@@ -10,6 +10,8 @@ mod client;
 mod decode;
 mod discover;
 mod json;
+mod observe;
+mod plugtest;
 mod serve;
 mod trace;
 
@@ -19,7 +21,9 @@ Examples:
   tern coap get coap://localhost/hello
   tern coap post coap://localhost/hello -e world -t text
   tern coap -m fetch coap://[::1]/items -f query.json -t json -A cbor
+  tern coap observe coap://localhost/time -s 10
   tern coap discover coap://localhost
+  tern coap serve --bind 127.0.0.1:5683 -v
   tern coap decode 42015e7c19acb568656c6c6f
 
 Requests are Confirmable unless -N is given, and are retransmitted as RFC 7252 says. The \
@@ -72,6 +76,9 @@ pub(crate) enum CoapCommand {
     /// DELETE a resource.
     #[command(after_help = EXAMPLES)]
     Delete(RequestArgs),
+    /// Observe a resource (RFC 7641): print its notifications as they come.
+    #[command(after_help = observe::EXAMPLES)]
+    Observe(observe::ObserveArgs),
     /// List a server's resources: its /.well-known/core (RFC 6690), optionally filtered.
     #[command(after_help = discover::EXAMPLES)]
     Discover(discover::DiscoverArgs),
@@ -100,6 +107,7 @@ pub(crate) fn run(args: CoapArgs) -> Result<(), Failure> {
         CoapCommand::Post(a) => client::run(tern_coap::Code::POST, &a.client, &a.body),
         CoapCommand::Put(a) => client::run(tern_coap::Code::PUT, &a.client, &a.body),
         CoapCommand::Delete(a) => client::run(tern_coap::Code::DELETE, &a.client, &a.body),
+        CoapCommand::Observe(args) => observe::run(&args),
         CoapCommand::Discover(args) => discover::run(&args),
         CoapCommand::Serve(args) => serve::run(&args),
         CoapCommand::Decode(args) => decode::run(&args),
