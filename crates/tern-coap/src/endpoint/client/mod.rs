@@ -139,7 +139,15 @@ pub(crate) struct ClientState {
     non_by_mid: BTreeMap<(SocketAddr, u16), RequestId>,
     peers: BTreeMap<SocketAddr, Peer>,
     deadlines: BTreeSet<(Instant, RequestId)>,
+    /// Tokens released lately, oldest first, with when: new exchanges avoid them for
+    /// EXCHANGE_LIFETIME, so that a late answer to a finished exchange (a separate response
+    /// still retransmitted, a NON one delayed) is rejected rather than taken for a new
+    /// exchange's. At most [`RELEASED_TOKENS`], so short tokens cannot run out.
+    released: VecDeque<(Instant, SocketAddr, TokenKey)>,
 }
+
+/// How many released tokens are avoided at most.
+const RELEASED_TOKENS: usize = 128;
 
 impl ClientState {
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
@@ -185,12 +193,35 @@ impl ClientState {
         }
     }
 
-    /// Forgets that `token` at `peer` leads to `id` (and only if it still does).
-    fn unmap(&mut self, peer: SocketAddr, token: &Token, id: RequestId) {
+    /// Forgets that `token` at `peer` leads to `id` (and only if it still does), and keeps
+    /// the token from new exchanges for a while.
+    fn unmap(&mut self, now: Instant, peer: SocketAddr, token: &Token, id: RequestId) {
         let key = (peer, token_key(token));
         if self.by_token.get(&key) == Some(&id) {
             self.by_token.remove(&key);
+            if !token.is_empty() {
+                if self.released.len() >= RELEASED_TOKENS {
+                    self.released.pop_front();
+                }
+                self.released.push_back((now, peer, key.1));
+            }
         }
+    }
+
+    /// Whether `token` was released to `peer` less than `lifetime` before `now`.
+    fn recently_released(
+        &self,
+        now: Instant,
+        lifetime: core::time::Duration,
+        peer: SocketAddr,
+        token: &Token,
+    ) -> bool {
+        let key = token_key(token);
+        self.released
+            .iter()
+            .rev()
+            .take_while(|(at, _, _)| now < *at + lifetime)
+            .any(|(_, p, k)| *p == peer && *k == key)
     }
 
     fn unmap_mid(&mut self, peer: SocketAddr, mid: u16, id: RequestId) {
@@ -343,20 +374,28 @@ impl Endpoint {
         self.start_queued(peer);
     }
 
-    /// A token not in use with `peer`, or `None` if the draws keep meeting used ones (then the
-    /// request waits for an exchange to end).
+    /// A token not in use with `peer` (and not released lately, if the draws find one), or
+    /// `None` if the draws keep meeting used ones (then the request waits for an exchange to
+    /// end).
     fn draw_token(&mut self, peer: SocketAddr) -> Option<Token> {
         let len = usize::from(self.token_length());
-        for _ in 0..16 {
+        let lifetime = self.config.transmission.exchange_lifetime();
+        for attempt in 0..32 {
             let mut bytes = [0u8; 8];
             let bytes = bytes.get_mut(..len)?;
             self.rng.fill(bytes);
             let token = Token::new(bytes)?;
-            if !self
+            let in_use = self
                 .client
                 .by_token
-                .contains_key(&(peer, token_key(&token)))
-            {
+                .contains_key(&(peer, token_key(&token)));
+            // Released tokens are avoided while other draws may succeed, never at the cost
+            // of waiting.
+            let avoided = attempt < 16
+                && self
+                    .client
+                    .recently_released(self.now, lifetime, peer, &token);
+            if !in_use && !avoided {
                 return Some(token);
             }
             if len == 0 {
@@ -471,7 +510,9 @@ impl Endpoint {
     }
 
     /// The exchange's current message was answered (or gave way): it is no longer
-    /// retransmitted, outstanding or timed. Its token is forgotten unless `keep_token`.
+    /// retransmitted, outstanding or timed. Its token is forgotten unless `keep_token`. The
+    /// NSTART slot it frees goes to the queue only when the caller calls `start_queued`, so
+    /// that a transfer's next message can go first.
     fn end_message(&mut self, id: RequestId, keep_token: bool) {
         self.client.set_deadline(id, None);
         self.client.release(id);
@@ -485,9 +526,8 @@ impl Endpoint {
         }
         self.client.unmap_mid(peer, mid, id);
         if !keep_token {
-            self.client.unmap(peer, &token, id);
+            self.client.unmap(self.now, peer, &token, id);
         }
-        self.start_queued(peer);
     }
 
     /// Ends an exchange without an event: forgets its token and Message ID, stops its
@@ -509,7 +549,7 @@ impl Endpoint {
             Stage::AwaitingResponse | Stage::Idle => {}
         }
         if !ex.is_ping() {
-            self.client.unmap(ex.peer, &ex.token, id);
+            self.client.unmap(self.now, ex.peer, &ex.token, id);
             self.client.unmap_mid(ex.peer, ex.mid, id);
         }
         if let Purpose::Observe(obs) = &mut ex.purpose {
@@ -665,12 +705,14 @@ impl Endpoint {
         let Some(ex) = self.client.exchanges.get(&id) else {
             return;
         };
+        let peer = ex.peer;
         if matches!(ex.purpose, Purpose::Observe(_)) {
             self.observation_response(id, message, piggybacked);
         } else {
             self.end_message(id, false);
             self.transfer_response(id, message);
         }
+        self.start_queued(peer);
     }
 
     /// Runs a client deadline due at `now`, if any: no response to a NON request within

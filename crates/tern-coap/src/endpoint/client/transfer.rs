@@ -20,11 +20,15 @@ use super::super::{Endpoint, rebuild};
 use super::{Exchange, Purpose, RequestId};
 use crate::message::{Code, Message};
 use crate::option::{OptionNumber, Options};
-use crate::value::Block;
+use crate::value::{Block, RequestTag};
 
 /// Room kept in a request for the options block-wise transfers add to it: Block1 or Block2
 /// (at most 2 header and 3 value bytes) and Size1 (2 and 4).
 const BLOCK_OPTIONS_RESERVE: usize = 11;
+
+/// Room for the Request-Tag the endpoint adds to a body it splits (2 header and at most 8
+/// value bytes).
+const REQUEST_TAG_RESERVE: usize = 10;
 
 /// Room kept in every request for the Block2 option of a follow-up (or Observe = 1 in a
 /// deregistration), which replaces nothing of the same size.
@@ -164,11 +168,22 @@ impl Endpoint {
             .is_ok();
         let app_block1 = request.options.get(OptionNumber::BLOCK1).is_some();
         let fits_a_block = request.payload.len() <= block_size(self.config.default_block_szx);
+        let mut request = request;
         let message = if app_block1 || (whole && fits_a_block) {
             self.check_size(token_len, &request.options, &request.payload)?;
             request.clone()
         } else {
-            let overhead = 4 + token_len + request.options.as_bytes().len();
+            // RFC 9175 §3.3: concurrent Block1 transfers to one resource need different
+            // Request-Tags, or the server takes them for one (RFC 7959 §2.5). The exchange's
+            // number serves; its blocks and follow-ups all carry it.
+            if request.options.get(OptionNumber::REQUEST_TAG).is_none() {
+                let id = self.client.next_id.to_be_bytes();
+                let start = id.iter().position(|b| *b != 0).unwrap_or(id.len());
+                if let Some(tag) = id.get(start..).and_then(RequestTag::new) {
+                    request.options = rebuild(&request.options, &[], |b| b.push_request_tag(tag));
+                }
+            }
+            let overhead = 4 + token_len + request.options.as_bytes().len() + REQUEST_TAG_RESERVE;
             let too_large = EndpointError::MessageTooLarge {
                 size: overhead + 1 + request.payload.len(),
                 max: self.config.max_message_size,
@@ -280,13 +295,16 @@ impl Endpoint {
                 response.payload = body;
                 self.complete(id, response);
             }
+            // The representation changed under the transfer (a safe request, so asking
+            // again does no harm): start over from block 0 at the size in use. Not for a
+            // notification's body: what came now is newer than its sequence number says,
+            // and the notification of the change is on its way.
             Err(Block2Error::EtagChanged)
                 if t.restarts < MAX_RESTARTS
                     && matches!(request.method, Code::GET | Code::FETCH)
-                    && !t.block1_used =>
+                    && !t.block1_used
+                    && !matches!(ex.purpose, Purpose::Fetch { .. }) =>
             {
-                // The representation changed under the transfer (a safe request, so asking
-                // again does no harm): start over from block 0 at the size in use.
                 let szx = block2.map_or(szx, |b| b.szx()).min(6);
                 let Some(restart) = Block::new(0, false, szx) else {
                     self.fail(id, RequestError::Block2(Block2Error::EtagChanged));
