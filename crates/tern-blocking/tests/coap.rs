@@ -687,18 +687,33 @@ fn observers_get_every_notification_until_the_resource_ends_it() {
         .unwrap();
     assert_eq!(text(&observation.recv().unwrap()), "0");
     for n in 1..=3 {
-        counter.notify(Response::new(Code::CONTENT).with_payload(n.to_string()));
+        let sent = counter
+            .notify(Response::new(Code::CONTENT).with_payload(n.to_string()))
+            .unwrap();
+        assert_eq!(sent, 1);
         let notification = observation.recv_timeout(WAIT).unwrap().unwrap();
         assert_eq!(text(&notification), n.to_string());
         assert!(notification.options.observe().unwrap().is_some());
     }
     // The resource is gone: the last notification, then the end.
-    counter.notify(Response::new(Code::NOT_FOUND));
+    assert_eq!(counter.notify(Response::new(Code::NOT_FOUND)).unwrap(), 1);
     let last = observation.recv_timeout(WAIT).unwrap().unwrap();
     assert_eq!(last.code, Code::NOT_FOUND);
     assert_eq!(observation.recv_timeout(WAIT).unwrap(), None);
     assert!(observation.is_ended());
     assert!(observation.failure().is_none());
+    assert_eq!(
+        observation.end_reason(),
+        Some(tern_coap::endpoint::ObservationEnd::ByServer)
+    );
+    // Nobody observes any more.
+    assert_eq!(counter.notify(Response::new(Code::CONTENT)).unwrap(), 0);
+    assert_eq!(counter.path(), "/counter");
+    server.shutdown();
+    assert!(matches!(
+        counter.notify(Response::new(Code::CONTENT)),
+        Err(Error::Closed)
+    ));
 }
 
 #[test]

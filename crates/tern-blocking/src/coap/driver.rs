@@ -93,8 +93,12 @@ pub(crate) enum Command {
         response: Response,
         resource: Option<Bytes>,
     },
-    /// `resource` changed: notify its observers.
-    Notify { resource: Bytes, response: Response },
+    /// `resource` changed: notify its observers; how many, to `sent`.
+    Notify {
+        resource: Bytes,
+        response: Response,
+        sent: Reply<usize>,
+    },
 }
 
 /// A request from a peer, for the server's handler thread.
@@ -394,13 +398,18 @@ impl Driver {
                 response,
                 resource,
             } => self.respond(id, response, resource),
-            Command::Notify { resource, response } => {
-                let sent = self.endpoint.notify(now, &resource, response);
+            Command::Notify {
+                resource,
+                response,
+                sent,
+            } => {
+                let count = self.endpoint.notify(now, &resource, response);
                 tracing::debug!(
                     resource = %String::from_utf8_lossy(&resource),
-                    observers = sent,
+                    observers = count,
                     "notified"
                 );
+                let _ = sent.send(Ok(count));
             }
         }
     }

@@ -222,6 +222,17 @@ impl Observation {
         self.mailbox.lock().end.is_some()
     }
 
+    /// Why the observation ended, once the endpoint ended it: the server ended it
+    /// ([`ObservationEnd::ByServer`]) or a registration failed ([`ObservationEnd::Failed`]).
+    /// `None` while it goes on, or when the socket closed (as the async adapters say).
+    pub fn end_reason(&self) -> Option<ObservationEnd> {
+        match self.mailbox.lock().end? {
+            End::ByServer => Some(ObservationEnd::ByServer),
+            End::Failed(e) => Some(ObservationEnd::Failed(e)),
+            End::Refused(_) | End::Closed => None,
+        }
+    }
+
     /// Why the observation ended, when it ended in a failure: a re-registration that got a
     /// reset or no answer, or the socket closed. `None` while it runs, and when the server
     /// ended it (with a response without Observe, whose code tells why).

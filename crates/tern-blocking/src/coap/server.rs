@@ -345,14 +345,26 @@ impl fmt::Debug for Notifier {
 }
 
 impl Notifier {
+    /// The resource key: `/` and the path.
+    pub fn path(&self) -> &str {
+        std::str::from_utf8(&self.resource).unwrap_or_default()
+    }
+
     /// The resource changed: `response` (its new representation, usually 2.05) goes to every
-    /// observer, CON or NON as each registered, with the next sequence number in Observe. A
-    /// response that is not 2.xx (4.04 once the resource is gone) ends every observation;
-    /// nothing is sent while nobody observes, or once the server is closed.
-    pub fn notify(&self, response: Response) {
-        let _ = self.inputs.send(Input::Command(Command::Notify {
-            resource: self.resource.clone(),
-            response,
-        }));
+    /// observer, CON or NON as each registered, with the next sequence number in Observe, a
+    /// large body in Block2 blocks. A response that is not 2.xx (4.04 once the resource is
+    /// gone) ends every observation of it. Returns how many observers it went to (none while
+    /// nobody observes), once the socket's driver has sent it; [`Error::Closed`] once the
+    /// server is closed.
+    pub fn notify(&self, response: Response) -> Result<usize, Error> {
+        let (sent, count) = mpsc::sync_channel(1);
+        self.inputs
+            .send(Input::Command(Command::Notify {
+                resource: self.resource.clone(),
+                response,
+                sent,
+            }))
+            .map_err(|_| Error::Closed)?;
+        count.recv().unwrap_or(Err(Error::Closed))
     }
 }

@@ -84,7 +84,10 @@ impl Ticker {
             .spawn(move || {
                 loop {
                     thread::sleep(self.every);
-                    self.notifier.notify((self.state)());
+                    if self.notifier.notify((self.state)()).is_err() {
+                        // The server is closed.
+                        return;
+                    }
                 }
             })
             .map(drop)
