@@ -1,4 +1,5 @@
-//! A blocking MQTT 3.1.1 / 5.0 client over `std::net`, for programs without an async runtime.
+//! A blocking MQTT 3.1.1 / 5.0 client, and a CoAP client and server ([`coap`]), over
+//! `std::net`, for programs without an async runtime.
 //!
 //! [`connect`] opens the connection (TCP, or TLS with the `tls` feature) and returns once the
 //! broker accepted it, with a [`Client`] handle to publish and subscribe from any thread and
