@@ -1,5 +1,6 @@
-//! The sans-IO CoAP endpoint (RFC 7252 §4–5 over UDP): one state machine that is client and
-//! server at once on one socket.
+//! The sans-IO CoAP endpoint (RFC 7252 §4–5 over UDP, with block-wise transfers, RFC 7959,
+//! and Observe, RFC 7641): one state machine that is client and server at once on one
+//! socket.
 //!
 //! [`Endpoint`] never touches a socket, a clock or a random number generator: the caller
 //! feeds it datagrams and the time, and drains the datagrams it wants sent, the events for
@@ -11,8 +12,14 @@
 //!
 //! - **Inputs** (`handle_*`): [`Endpoint::handle_datagram`] (a datagram from a peer),
 //!   [`Endpoint::handle_timeout`] (the deadline from [`Endpoint::poll_timeout`] passed).
-//! - **Client commands**: [`Endpoint::request`], [`Endpoint::ping`], [`Endpoint::cancel`].
-//! - **Server command**: [`Endpoint::respond`], the answer to an [`Event::Request`].
+//! - **Client commands**: [`Endpoint::request`], [`Endpoint::observe`], [`Endpoint::ping`],
+//!   [`Endpoint::cancel`].
+//! - **Server commands**: [`Endpoint::respond`] or [`Endpoint::respond_observable`], the
+//!   answer to an [`Event::Request`]; [`Endpoint::notify`], a new state of an observed
+//!   resource.
+//! - **Getters**: [`Endpoint::config`], and the sizes of what it holds
+//!   ([`Endpoint::requests_len`], [`Endpoint::pending_len`], [`Endpoint::dedup_len`],
+//!   [`Endpoint::in_flight_len`], [`Endpoint::observers_len`], [`Endpoint::block_bytes`]).
 //! - **Outputs** (`poll_*`): [`Endpoint::poll_transmit`] (a datagram to send),
 //!   [`Endpoint::poll_event`] (what the application learns), [`Endpoint::poll_timeout`] (when
 //!   to call `handle_timeout` next).
@@ -92,11 +99,24 @@
 //! - `message_layer.rs`: Message IDs from a random start, unique within EXCHANGE_LIFETIME
 //!   (§4.4); CON retransmission with randomized exponential backoff (§4.2); the duplicate
 //!   cache of (peer, Message ID) with the reply sent, replayed for duplicates (§4.5).
-//! - `client.rs`: tokens from the seeded generator (§5.3.1); NSTART per peer with a FIFO
-//!   queue (§4.7); matching by peer and token, and Message ID for piggybacked responses
-//!   (§5.3.2); separate and NON responses; timeouts; Reset.
-//! - `server.rs`: piggybacked or separate responses (§5.2), 4.02 for unrecognized critical
+//! - `client/mod.rs`: tokens from the seeded generator (§5.3.1), avoiding those released
+//!   lately; NSTART per peer with a FIFO queue (§4.7); matching by peer and token, and
+//!   Message ID for piggybacked responses (§5.3.2); separate and NON responses; timeouts;
+//!   Reset. An exchange may take several messages, each a request of its own.
+//! - `client/transfer.rs`: block-wise on the client (RFC 7959): a body split into Block1
+//!   blocks with a Request-Tag (RFC 9175), a response collected from Block2 blocks, early
+//!   and late size negotiation, the restart on a changed ETag.
+//! - `client/observe.rs`: observations (RFC 7641): registration, order by [`observe::Freshness`]
+//!   (§3.4), re-registration after Max-Age (§3.3.1), notification bodies in blocks, and
+//!   deregistration by `cancel` (§3.6).
+//! - `server/mod.rs`: piggybacked or separate responses (§5.2), 4.02 for unrecognized critical
 //!   options (§5.4.1), the pending limits (5.03 with Max-Age).
+//! - `server/block.rs`: block-wise on the server: bodies collected from Block1 blocks (2.31,
+//!   4.08, 4.13), answers sliced into Block2 blocks with an ETag, the bodies kept for the
+//!   follow-ups.
+//! - `server/observe.rs`: the observers (RFC 7641 §4), notifications (CON or NON, one in
+//!   flight per observer, §4.5), their removal on RST, timeout, Observe = 1 or an ending code.
+//! - [`block`] and [`observe`]: the pure parts of RFC 7959 and RFC 7641 the above drive.
 //! - this file: decoding and routing of every datagram by type and code class, rejection
 //!   (RST for a CON, silence otherwise, §4.2, §4.3), CoAP ping (§4.3).
 //!
@@ -110,7 +130,17 @@
 //! unanswered, so nothing is processed without its answer being remembered); requests with
 //! the application are limited per peer and in total (beyond: 5.03 Service Unavailable with
 //! Max-Age for a CON, silence for a NON); client requests by
-//! [`EndpointConfig::max_requests`]. Datagrams that answer nothing cost an RST at most.
+//! [`EndpointConfig::max_requests`] (observations and the endpoint's own block fetches and
+//! deregistrations count). Datagrams that answer nothing cost an RST at most.
+//!
+//! Block-wise transfers hold at most [`EndpointConfig::max_reassembly_bytes`] per body; at
+//! the server, request bodies being collected and responses kept for follow-ups are bounded
+//! in number ([`EndpointConfig::max_block_transfers`]) and bytes
+//! ([`EndpointConfig::max_reassembly_total`]) and expire after EXCHANGE_LIFETIME, so a peer
+//! cannot make the endpoint hold more than twice `max_reassembly_total` for it: a Size1,
+//! Size2 or block offset a peer announces is checked before memory is reserved for it.
+//! Observers are bounded in total and per client ([`EndpointConfig::observers`]); beyond,
+//! a registration is answered without Observe.
 
 pub mod block;
 mod client;
