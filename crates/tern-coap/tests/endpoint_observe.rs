@@ -269,6 +269,74 @@ fn rfc7641_3_3_1_after_max_age_the_client_registers_again_on_the_same_token() {
 }
 
 #[test]
+fn an_observation_ended_while_its_re_registration_waits_for_nstart_sends_nothing_more() {
+    let (mut ep, id, get) = observing();
+    // Another request holds the peer's only NSTART slot when the re-registration is due.
+    let other = ep
+        .request(t(160_000), peer(), Request::get("other").unwrap())
+        .unwrap();
+    let busy = sent(&mut ep).remove(0);
+    ep.handle_timeout(t(160_010));
+    assert!(sent(&mut ep).is_empty(), "the re-registration waits");
+    // The server ends the observation meanwhile, with a body in blocks (no Observe).
+    let mut last = response(
+        NON,
+        0x400,
+        get.token,
+        Code::CONTENT,
+        Options::builder().push_block2(tern_coap::value::Block::new(0, true, 0).unwrap()),
+        "",
+    );
+    last.payload = Bytes::from(vec![7u8; 16]);
+    feed(&mut ep, t(160_100), &last);
+    assert!(events(&mut ep).is_empty(), "the body is fetched first");
+    // The slot frees up: the fetch goes, not the re-registration.
+    feed(
+        &mut ep,
+        t(160_200),
+        &response(
+            ACK,
+            busy.message_id,
+            busy.token,
+            Code::CONTENT,
+            Options::builder(),
+            "o",
+        ),
+    );
+    assert!(matches!(events(&mut ep)[..], [Event::Response { id: got, .. }] if got == other));
+    let fetch = sent(&mut ep);
+    assert_eq!(fetch.len(), 1, "{fetch:?}");
+    assert_eq!(fetch[0].options.observe().unwrap(), None);
+    assert_eq!(
+        fetch[0].options.block2(false).unwrap(),
+        tern_coap::value::Block::new(1, false, 0)
+    );
+    let mut rest = response(
+        ACK,
+        fetch[0].message_id,
+        fetch[0].token,
+        Code::CONTENT,
+        Options::builder().push_block2(tern_coap::value::Block::new(1, false, 0).unwrap()),
+        "",
+    );
+    rest.payload = Bytes::from(vec![8u8; 4]);
+    feed(&mut ep, t(160_300), &rest);
+    let got = events(&mut ep);
+    assert!(
+        matches!(&got[0], Event::Notification { response, .. } if response.payload.len() == 20)
+    );
+    assert_eq!(
+        got[1],
+        Event::ObservationEnded {
+            id,
+            reason: ObservationEnd::ByServer
+        }
+    );
+    assert!(sent(&mut ep).is_empty());
+    assert_eq!(ep.requests_len(), 0);
+}
+
+#[test]
 fn max_age_0_does_not_make_re_registration_a_loop() {
     let config = EndpointConfig {
         transmission: tern_coap::endpoint::TransmissionParameters {

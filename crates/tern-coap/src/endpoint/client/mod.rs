@@ -521,8 +521,17 @@ impl Endpoint {
         };
         let (peer, token, mid, stage) = (ex.peer, ex.token, ex.mid, ex.stage);
         ex.stage = Stage::Idle;
-        if stage == Stage::AwaitingAck {
-            self.ml.stop(peer, mid);
+        match stage {
+            Stage::AwaitingAck => {
+                self.ml.stop(peer, mid);
+            }
+            // A re-registration still queued is no longer wanted.
+            Stage::Queued => {
+                if let Some(p) = self.client.peers.get_mut(&peer) {
+                    p.queue.retain(|q| *q != id);
+                }
+            }
+            Stage::AwaitingResponse | Stage::Idle => {}
         }
         self.client.unmap_mid(peer, mid, id);
         if !keep_token {
