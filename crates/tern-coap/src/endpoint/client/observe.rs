@@ -53,6 +53,15 @@ impl Endpoint {
     /// deregisters. The request is sent CON or NON as it says; its body is not split in
     /// blocks.
     ///
+    /// A notification whose body comes in blocks is shown once the endpoint has fetched the
+    /// rest (GETs without Observe, each on a token of its own); if a newer notification
+    /// arrives meanwhile, or the body changes under the fetch (its ETag), that notification
+    /// is dropped for the newer one. With [`EndpointConfig::token_length`] 0, the
+    /// observation holds the only token its peer can have: other requests to that peer,
+    /// fetches included, wait until it ends.
+    ///
+    /// [`EndpointConfig::token_length`]: super::super::EndpointConfig::token_length
+    ///
     /// ```
     /// use tern_coap::endpoint::{Endpoint, EndpointConfig, Event, Instant, Request};
     /// use tern_coap::value::Observe;
@@ -180,9 +189,9 @@ impl Endpoint {
             // Out of order or a repeat; a CON one was acknowledged already.
             return;
         }
-        if verdict == Verdict::Fresh {
-            obs.registered = true;
-        }
+        // Registered while notifications come; a server that ends it has removed us (so a
+        // `cancel` while the last body is fetched sends no deregistration).
+        obs.registered = verdict == Verdict::Fresh;
         let reregister_at = obs.freshness.reregister_at();
         if in_flight {
             // The (re-)registration was answered.
