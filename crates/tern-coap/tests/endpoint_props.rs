@@ -244,6 +244,8 @@ struct Observer {
     client: usize,
     confirmable: bool,
     at_ms: u64,
+    /// The application cancels it this long after starting it.
+    cancel_after_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone)]
@@ -274,13 +276,18 @@ fn obs_scenario() -> impl Strategy<Value = ObsScenario> {
         0u64..20_000,
         1u8..=8,
         prop::collection::vec(
-            (0usize..2, prop::bool::weighted(0.6), 0u64..5_000).prop_map(
-                |(client, confirmable, at_ms)| Observer {
+            (
+                0usize..2,
+                prop::bool::weighted(0.6),
+                0u64..5_000,
+                prop::option::weighted(0.25, 0u64..15_000),
+            )
+                .prop_map(|(client, confirmable, at_ms, cancel_after_ms)| Observer {
                     client,
                     confirmable,
                     at_ms,
-                },
-            ),
+                    cancel_after_ms,
+                }),
             1..5,
         ),
         prop::collection::vec(
@@ -346,6 +353,7 @@ fn run_observations(s: &ObsScenario) {
     );
     enum Step {
         Observe(usize),
+        Cancel(usize),
         Change(usize),
     }
     let mut steps: Vec<(u64, Step)> = s
@@ -353,6 +361,10 @@ fn run_observations(s: &ObsScenario) {
         .iter()
         .enumerate()
         .map(|(i, o)| (o.at_ms, Step::Observe(i)))
+        .chain(s.observers.iter().enumerate().filter_map(|(i, o)| {
+            o.cancel_after_ms
+                .map(|after| (o.at_ms + after, Step::Cancel(i)))
+        }))
         .chain(
             s.changes
                 .iter()
@@ -361,7 +373,9 @@ fn run_observations(s: &ObsScenario) {
         )
         .collect();
     steps.sort_by_key(|(at, _)| *at);
-    let mut ids: Vec<(usize, RequestId)> = Vec::new();
+    // Per observer: its client and id, and when it was cancelled.
+    let mut ids: Vec<(usize, RequestId, Option<Instant>)> = Vec::new();
+    let mut by_observer = vec![None; s.observers.len()];
     for (at, step) in steps {
         sim.drive_until(start + Duration::from_millis(at), 100_000);
         match step {
@@ -370,7 +384,14 @@ fn run_observations(s: &ObsScenario) {
                 let mut request = Request::get("obs").unwrap();
                 request.confirmable = o.confirmable;
                 let id = sim.observe(clients[o.client], server, request);
-                ids.push((o.client, id));
+                by_observer[i] = Some(ids.len());
+                ids.push((o.client, id, None));
+            }
+            Step::Cancel(i) => {
+                let Some(k) = by_observer[i] else { continue };
+                let (client, id, _) = ids[k];
+                sim.cancel(clients[client], id);
+                ids[k].2 = Some(sim.now);
             }
             Step::Change(i) => {
                 let (v, _) = current.get();
@@ -388,16 +409,25 @@ fn run_observations(s: &ObsScenario) {
     assert_eq!(sim.respond_errors, 0);
 
     let (latest, latest_size) = current.get();
-    for (client, id) in ids {
-        let events: Vec<Event> =
-            sim.events(clients[client])
-                .into_iter()
-                .filter(|e| match e {
-                    Event::Notification { id: got, .. }
-                    | Event::ObservationEnded { id: got, .. } => *got == id,
-                    _ => false,
-                })
-                .collect();
+    for (client, id, cancelled) in ids {
+        let timed: Vec<(Instant, Event)> = sim.nodes[clients[client]]
+            .events
+            .iter()
+            .filter(|(_, e)| match e {
+                Event::Notification { id: got, .. } | Event::ObservationEnded { id: got, .. } => {
+                    *got == id
+                }
+                _ => false,
+            })
+            .cloned()
+            .collect();
+        if let Some(at) = cancelled {
+            assert!(
+                timed.iter().all(|(t, _)| *t <= at),
+                "{id:?}: an event after cancel at {at:?}: {timed:?}"
+            );
+        }
+        let events: Vec<Event> = timed.into_iter().map(|(_, e)| e).collect();
         let mut last: Option<(u32, u32)> = None;
         let mut ended = false;
         for e in &events {
@@ -424,7 +454,7 @@ fn run_observations(s: &ObsScenario) {
                 _ => ended = true,
             }
         }
-        if !ended {
+        if !ended && cancelled.is_none() {
             let shown = last.map(|(v, _)| v);
             assert_eq!(
                 shown,
