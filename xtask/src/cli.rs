@@ -19,6 +19,11 @@ Commands:
   bench [ARGS...]             Run the tern-bench binary in release mode with ARGS.
   bench mqtt-client [ARGS...] Client publish throughput, tern-tokio vs rumqttc, against a
                               mosquitto started for the run (see the mqtt-client binary).
+  bench coap-server [ARGS...] Requests per second from 64 client sockets, `tern coap serve` vs
+                              libcoap's coap-server-notls, both started for the run on loopback
+                              (release build; installs libcoap3-bin when missing; ARGS go to the
+                              coap-server binary: --rounds, --seconds-per-slice, --clients,
+                              --outstanding, --path, --out FILE).
   interop mqtt [FILTER...]    Interoperability suite: builds the tern CLI and the examples, starts
                               a mosquitto broker of its own on 127.0.0.1 (plain, TLS and
                               client-certificate listeners; installs mosquitto with apt-get when

@@ -4,7 +4,8 @@
 //!
 //! - `cargo xtask ci`: fmt, clippy, tests, docs, `no_std` builds of the core crates, cargo-deny.
 //! - `cargo xtask fuzz [--seconds N] [TARGET...]`: time-boxed cargo-fuzz runs with a summary.
-//! - `cargo xtask bench [ARGS...]`: the tern-bench binary, in release mode.
+//! - `cargo xtask bench [ARGS...]`: the tern-bench binary, in release mode; `bench mqtt-client`
+//!   and `bench coap-server` run the client and server benchmarks against mosquitto and libcoap.
 //! - `cargo xtask interop mqtt [FILTER...]`: the tern CLI and examples against a mosquitto broker.
 //! - `cargo xtask interop coap [FILTER...]`: `tern coap` against libcoap and aiocoap.
 //!
@@ -12,6 +13,7 @@
 //!
 //! [xtask]: https://github.com/matklad/cargo-xtask
 
+mod bench_coap;
 mod ci;
 mod cli;
 mod fuzz;
@@ -69,8 +71,10 @@ fn bench(root: &Path, args: &[String]) -> Result<(), String> {
             "crates/tern-bench does not exist yet, so there is nothing to benchmark".to_owned(),
         );
     }
-    if args.first().map(String::as_str) == Some("mqtt-client") {
-        return bench_mqtt_client(root, &args[1..]);
+    match args.first().map(String::as_str) {
+        Some("mqtt-client") => return bench_mqtt_client(root, &args[1..]),
+        Some("coap-server") => return bench_coap::run(root, &args[1..]),
+        _ => {}
     }
     let cmd = Cmd::cargo([
         "run",

@@ -14,7 +14,7 @@
 pub(crate) mod broker;
 mod certs;
 mod child;
-mod coap;
+pub(crate) mod coap;
 mod json;
 mod mqtt;
 mod report;

@@ -41,7 +41,7 @@ pub(super) fn ensure_installed(venv: &Path) -> Result<Programs, String> {
     })
 }
 
-fn ensure_libcoap() -> Result<(PathBuf, PathBuf), String> {
+pub(crate) fn ensure_libcoap() -> Result<(PathBuf, PathBuf), String> {
     const CLIENT: &str = "coap-client-notls";
     const SERVER: &str = "coap-server-notls";
     if find_program(CLIENT).is_none() || find_program(SERVER).is_none() {
@@ -145,7 +145,7 @@ fn installed_aiocoap(python: &Path) -> Option<String> {
 
 /// The version in the first line of coap-client's usage (`coap-client-notls v4.3.1 -- a small
 /// CoAP implementation`), and the Debian package's when dpkg knows it.
-fn libcoap_version(coap_client: &Path) -> String {
+pub(crate) fn libcoap_version(coap_client: &Path) -> String {
     // coap-client without a URI prints its usage and exits non-zero, so no probe_stdout.
     let usage = Cmd::new(&path_arg(coap_client), Vec::<String>::new())
         .to_command()
@@ -184,7 +184,7 @@ pub(super) fn find_program(program: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-pub(super) fn path_arg(path: &Path) -> String {
+pub(crate) fn path_arg(path: &Path) -> String {
     path.to_string_lossy().into_owned()
 }
 

@@ -18,8 +18,8 @@
 //! so that a failure of the same check with tern is tern's.
 
 mod client;
-mod install;
-mod peer;
+pub(crate) mod install;
+pub(crate) mod peer;
 mod scenarios;
 
 use std::collections::HashMap;

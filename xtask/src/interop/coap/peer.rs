@@ -144,7 +144,7 @@ impl Peer {
 }
 
 /// A port free for UDP on `ip` (and for TCP too: libcoap's server listens on both).
-fn free_port(ip: IpAddr) -> Result<u16, String> {
+pub(crate) fn free_port(ip: IpAddr) -> Result<u16, String> {
     let mut last_error = None;
     for _ in 0..20 {
         let udp =
@@ -166,7 +166,7 @@ fn free_port(ip: IpAddr) -> Result<u16, String> {
 
 /// Sends one CoAP ping (an empty CON) to `addr` and waits up to `wait` for the answer, which
 /// must carry the ping's Message ID (a RST, or any message from a lenient endpoint).
-pub(super) fn ping(addr: SocketAddr, wait: Duration) -> Result<(), String> {
+pub(crate) fn ping(addr: SocketAddr, wait: Duration) -> Result<(), String> {
     static NEXT_MID: AtomicU16 = AtomicU16::new(0x7e00);
     let local: IpAddr = if addr.is_ipv4() {
         Ipv4Addr::LOCALHOST.into()
