@@ -1076,6 +1076,52 @@ fn full_dedup_cache_drops_new_requests_until_entries_expire() {
     assert_eq!(events(&mut ep).len(), 1);
 }
 
+/// The one request the application was handed, answered at once.
+fn answer_all(ep: &mut Endpoint, now: Instant) -> usize {
+    let ids: Vec<IncomingId> = events(ep)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Request { id, .. } => Some(id),
+            _ => None,
+        })
+        .collect();
+    for &id in &ids {
+        ep.respond(now, id, Response::new(Code::CONTENT)).unwrap();
+    }
+    ids.len()
+}
+
+#[test]
+fn rfc7252_4_5_a_full_dedup_cache_forgets_finished_exchanges_not_new_requests() {
+    let cfg = EndpointConfig {
+        max_dedup_entries: 4,
+        ..EndpointConfig::default()
+    };
+    let mut ep = Endpoint::new(cfg, 1);
+    // Four answered exchanges (a CON with a piggybacked answer, NONs answered) fill it.
+    feed(&mut ep, t(0), peer(), &get_test(CON, 0, &[1]));
+    for mid in 1..4 {
+        feed(&mut ep, t(0), peer(), &get_test(NON, mid, &[2]));
+    }
+    assert_eq!(answer_all(&mut ep, t(0)), 4);
+    sent(&mut ep);
+    assert_eq!(ep.dedup_len(), 4);
+    // A new request is served at once (relaxing deduplication of the oldest finished
+    // exchange, as §4.5 allows), rather than refused for EXCHANGE_LIFETIME.
+    feed(&mut ep, t(1), peer(), &get_test(CON, 100, &[3]));
+    assert_eq!(
+        answer_all(&mut ep, t(1)),
+        1,
+        "the new request reaches the application"
+    );
+    assert_eq!(sent(&mut ep).len(), 1);
+    assert!(ep.dedup_len() <= 4);
+    // Its duplicate is still recognised and answered from the cache, not processed again.
+    feed(&mut ep, t(2), peer(), &get_test(CON, 100, &[3]));
+    assert!(events(&mut ep).is_empty());
+    assert_eq!(sent(&mut ep).len(), 1, "the cached answer is replayed");
+}
+
 #[test]
 fn a_flood_of_distinct_requests_keeps_memory_bounded() {
     let cfg = EndpointConfig {

@@ -144,9 +144,11 @@ pub struct EndpointConfig {
     /// ACK_TIMEOUT, so that the client does not retransmit first).
     pub piggyback_delay: Duration,
     /// Most (peer, Message ID) pairs remembered for duplicate detection (1,024). Each holds
-    /// at most one reply of up to `max_message_size` bytes. When full, new requests are
-    /// dropped silently until entries expire: the client retransmits, and a request is never
-    /// processed without its answer being remembered.
+    /// at most one reply of up to `max_message_size` bytes. When full, the oldest answered
+    /// entry is forgotten (a very late duplicate of it would be processed again, as RFC 7252
+    /// §4.5 allows); only when every entry still waits for the application's answer are new
+    /// requests dropped (the client retransmits). A busy server wants about its request rate
+    /// × EXCHANGE_LIFETIME (247 s) entries.
     pub max_dedup_entries: usize,
     /// Most requests one peer may have with the application or in a separate response at a
     /// time (16); more are answered 5.03 (Confirmable) or dropped (Non-confirmable).

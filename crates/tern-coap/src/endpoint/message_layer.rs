@@ -264,18 +264,27 @@ impl MessageLayer {
     }
 
     /// Remembers a CON (for EXCHANGE_LIFETIME) or NON (NON_LIFETIME) as processed; `false`
-    /// when the cache is full.
+    /// when the cache is full of exchanges still in progress.
+    ///
+    /// A full cache forgets its oldest *finished* entries to make room (answered, or not
+    /// `in_progress` with the application): refusing new requests instead would silence a
+    /// server for a whole EXCHANGE_LIFETIME (247 s) after any burst of `max_dedup` requests.
+    /// The cost is that a very late duplicate of a forgotten exchange would be processed
+    /// again, which RFC 7252 §4.5 allows ("MAY be relaxed"); entries still waiting for the
+    /// application's answer are never forgotten, so a request in progress is never handed to
+    /// the application twice.
     pub(crate) fn remember(
         &mut self,
         now: Instant,
         peer: SocketAddr,
         mid: u16,
         confirmable: bool,
+        in_progress: impl Fn(SocketAddr, u16) -> bool,
     ) -> bool {
         if self.dedup.contains_key(&(peer, mid)) {
             return true;
         }
-        if self.dedup.len() >= self.max_dedup {
+        if self.dedup.len() >= self.max_dedup && !self.forget_oldest_finished(&in_progress) {
             return false;
         }
         let lifetime = if confirmable {
@@ -286,6 +295,27 @@ impl MessageLayer {
         self.dedup.insert((peer, mid), None);
         self.dedup_expiry.insert((now + lifetime, peer, mid));
         true
+    }
+
+    /// Forgets the finished entries that expire first — a sixteenth of the cache at once, so
+    /// that a full cache does not scan on every request; `false` when every entry is still
+    /// in progress (waiting for the application's answer).
+    fn forget_oldest_finished(&mut self, in_progress: &impl Fn(SocketAddr, u16) -> bool) -> bool {
+        let batch = (self.max_dedup / 16).max(1);
+        let finished: Vec<(Instant, SocketAddr, u16)> = self
+            .dedup_expiry
+            .iter()
+            .filter(|&&(_, peer, mid)| {
+                matches!(self.dedup.get(&(peer, mid)), Some(Some(_))) || !in_progress(peer, mid)
+            })
+            .take(batch)
+            .copied()
+            .collect();
+        for entry @ (_, peer, mid) in &finished {
+            self.dedup_expiry.remove(entry);
+            self.dedup.remove(&(*peer, *mid));
+        }
+        !finished.is_empty()
     }
 
     /// Sends `reply` (an ACK or RST to the CON `mid`) and keeps it for duplicates.

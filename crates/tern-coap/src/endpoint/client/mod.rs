@@ -700,7 +700,9 @@ impl Endpoint {
             self.fail(id, RequestError::UnrecognizedOption(option));
             return;
         }
-        self.ml.remember(self.now, peer, mid, confirmable);
+        // A response is handled at once: nothing of the client's is ever in progress.
+        self.ml
+            .remember(self.now, peer, mid, confirmable, |_, _| false);
         if confirmable {
             if let Some(ack) = encode(&Message::empty(MessageType::Acknowledgement, mid)) {
                 self.ml.reply(peer, mid, ack);

@@ -382,7 +382,10 @@ impl Endpoint {
         if let Some(option) = message.options.first_unrecognized_critical() {
             // RFC 7252 §5.4.1: 4.02 for a CON request; a NON one is rejected (§4.3: RST).
             if confirmable {
-                self.ml.remember(self.now, peer, mid, true);
+                let incoming = &self.server.incoming;
+                self.ml.remember(self.now, peer, mid, true, |p, m| {
+                    incoming.values().any(|i| i.peer == p && i.mid == m)
+                });
                 let diagnostic = format!("unrecognized critical option {}", option.get());
                 self.reply_piggybacked(
                     peer,
@@ -399,7 +402,16 @@ impl Endpoint {
         }
         // Nothing is processed that could not be remembered: the client retransmits a CON,
         // and by then an entry may have expired.
-        if !self.ml.remember(self.now, peer, mid, confirmable) {
+        let incoming = &self.server.incoming;
+        let in_progress = |p, m| {
+            incoming
+                .values()
+                .any(|i: &Incoming| i.peer == p && i.mid == m)
+        };
+        if !self
+            .ml
+            .remember(self.now, peer, mid, confirmable, in_progress)
+        {
             return;
         }
         let block1 = match self.receive_block1(peer, &message) {
