@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use tern_tokio::coap::{Code, CoapServer, Error, Incoming, Response, Router};
+use tern_tokio::coap::{CoapServer, Code, Error, Incoming, Response, Router};
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
