@@ -6,6 +6,7 @@
 //! when the message is acknowledged, reset or given up on.
 
 use alloc::collections::{BTreeMap, BTreeSet, VecDeque};
+use alloc::vec::Vec;
 use core::net::SocketAddr;
 use core::time::Duration;
 
