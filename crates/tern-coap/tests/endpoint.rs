@@ -1116,6 +1116,7 @@ fn rfc7252_4_5_a_full_dedup_cache_forgets_finished_exchanges_not_new_requests() 
     );
     assert_eq!(sent(&mut ep).len(), 1);
     assert!(ep.dedup_len() <= 4);
+    assert!(ep.dedup_forgotten() > 0, "the early forgetting is counted");
     // Its duplicate is still recognised and answered from the cache, not processed again.
     feed(&mut ep, t(2), peer(), &get_test(CON, 100, &[3]));
     assert!(events(&mut ep).is_empty());

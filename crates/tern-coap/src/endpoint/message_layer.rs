@@ -108,6 +108,8 @@ pub(crate) struct MessageLayer {
     dedup: BTreeMap<(SocketAddr, u16), Option<Bytes>>,
     dedup_expiry: BTreeSet<(Instant, SocketAddr, u16)>,
     max_dedup: usize,
+    /// Entries forgotten before their lifetime because the cache was full.
+    dedup_forgotten: u64,
 }
 
 impl MessageLayer {
@@ -121,6 +123,7 @@ impl MessageLayer {
             dedup: BTreeMap::new(),
             dedup_expiry: BTreeSet::new(),
             max_dedup,
+            dedup_forgotten: 0,
         }
     }
 
@@ -316,6 +319,7 @@ impl MessageLayer {
             self.dedup_expiry.remove(entry);
             self.dedup.remove(&(*peer, *mid));
         }
+        self.dedup_forgotten += finished.len() as u64;
         !finished.is_empty()
     }
 
@@ -340,6 +344,10 @@ impl MessageLayer {
 
     pub(crate) fn dedup_len(&self) -> usize {
         self.dedup.len()
+    }
+
+    pub(crate) fn dedup_forgotten(&self) -> u64 {
+        self.dedup_forgotten
     }
 
     /// The earliest retransmission or cache expiry.

@@ -255,6 +255,13 @@ impl Endpoint {
         self.ml.dedup_len()
     }
 
+    /// How many finished exchanges the duplicate cache forgot before their lifetime because
+    /// it was full ([`EndpointConfig::max_dedup_entries`]): a late duplicate of one of them
+    /// is processed again. Non-zero means the cache is too small for the request rate.
+    pub fn dedup_forgotten(&self) -> u64 {
+        self.ml.dedup_forgotten()
+    }
+
     /// Confirmable messages awaiting an acknowledgement.
     pub fn in_flight_len(&self) -> usize {
         self.ml.in_flight()
