@@ -28,9 +28,7 @@ use std::time::{Duration, Instant as StdInstant};
 
 use bytes::Bytes;
 use tern_coap::Code;
-use tern_coap::endpoint::{
-    Endpoint, EndpointError, Event, IncomingId, Instant, Request, RequestId, Response,
-};
+use tern_coap::endpoint::{Endpoint, Event, IncomingId, Instant, Request, RequestId, Response};
 use tern_io::coap::{Error, target};
 
 use super::config::{Config, Datagram, Direction, Hook};
@@ -418,24 +416,7 @@ impl Driver {
     /// endpoint cannot send becomes 5.00, so that the peer is not left waiting.
     fn respond(&mut self, id: IncomingId, response: Response, resource: Option<Bytes>) {
         let now = self.now();
-        let result = match resource {
-            Some(resource) => self
-                .endpoint
-                .respond_observable(now, id, response, resource),
-            None => self.endpoint.respond(now, id, response),
-        };
-        match result {
-            Ok(()) => {}
-            Err(e @ EndpointError::MessageTooLarge { .. }) => {
-                tracing::warn!(error = %e, "a response the endpoint cannot send; answering 5.00");
-                let fallback = Response::new(Code::INTERNAL_SERVER_ERROR);
-                if let Err(e) = self.endpoint.respond(self.now(), id, fallback) {
-                    tracing::debug!(error = %e, "the 5.00 was refused too");
-                }
-            }
-            // Answered already, or expired (EXCHANGE_LIFETIME without an answer).
-            Err(e) => tracing::debug!(error = %e, "a response was refused"),
-        }
+        tern_io::coap::answer(&mut self.endpoint, now, id, response, resource.as_deref());
     }
 
     /// Sends what the endpoint wants sent and routes its events, until it has nothing more.

@@ -21,8 +21,8 @@ use futures_channel::{mpsc, oneshot};
 use futures_core::Stream;
 use tern_coap::Code;
 use tern_coap::endpoint::{
-    Endpoint, EndpointConfig, EndpointError, Event, IncomingId, Instant, ObservationEnd, Request,
-    RequestId, Response, Transmit,
+    Endpoint, EndpointConfig, Event, IncomingId, Instant, ObservationEnd, Request, RequestId,
+    Response, Transmit,
 };
 
 use super::Error;
@@ -280,28 +280,14 @@ impl<R: Runtime> Driver<R> {
     }
 
     fn respond(&mut self, id: IncomingId, response: Response, resource: Option<String>) {
-        let code = response.code;
         let now = self.now();
-        let result = match resource {
-            Some(resource) => {
-                self.endpoint
-                    .respond_observable(now, id, response, resource.as_bytes())
-            }
-            None => self.endpoint.respond(now, id, response),
-        };
-        match result {
-            Ok(()) => {}
-            Err(e @ EndpointError::MessageTooLarge { .. }) => {
-                // The options leave no room for even a block of the body: the client still
-                // gets an answer.
-                tracing::warn!(%e, %code, "response too large; answering 5.00 instead");
-                let fallback = Response::new(Code::INTERNAL_SERVER_ERROR);
-                if let Err(e) = self.endpoint.respond(self.now(), id, fallback) {
-                    tracing::warn!(%e, "could not answer 5.00 either");
-                }
-            }
-            Err(e) => tracing::debug!(%e, %code, "response not sent"),
-        }
+        super::answer(
+            &mut self.endpoint,
+            now,
+            id,
+            response,
+            resource.as_deref().map(str::as_bytes),
+        );
     }
 
     fn dispatch(&mut self, event: Event) {

@@ -45,6 +45,7 @@
 //! # Ok(()) }
 //! ```
 
+mod answer;
 mod error;
 pub mod router;
 pub mod target;
@@ -58,6 +59,7 @@ mod observe;
 #[cfg(feature = "async")]
 mod server;
 
+pub use answer::answer;
 pub use error::Error;
 pub use router::Router;
 

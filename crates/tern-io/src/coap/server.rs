@@ -210,12 +210,6 @@ impl Responder {
         let Some(link) = self.link.take() else {
             return;
         };
-        let response = if response.code.is_response() {
-            response
-        } else {
-            tracing::warn!(code = %response.code, "not a response code; answering 5.00");
-            Response::new(Code::INTERNAL_SERVER_ERROR)
-        };
         let _ = link.send(Command::Respond {
             id: self.id,
             response,
