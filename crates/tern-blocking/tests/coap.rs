@@ -785,3 +785,63 @@ fn only_get_and_fetch_observe() {
     let result = client.observe_with("coap://127.0.0.1:9/x", Request::new(Code::POST));
     assert!(matches!(result, Err(Error::Endpoint(_))), "{result:?}");
 }
+
+#[test]
+fn a_put_handler_notifies_the_observers_from_the_driver_thread() {
+    // The usual observable resource: a PUT changes it, and the handler of the PUT (running
+    // on the socket's driver thread) notifies the observers before it answers.
+    let server = CoapServer::bind("127.0.0.1:0").unwrap();
+    let notifier = server.notifier("/state");
+    let state = Arc::new(Mutex::new(String::from("off")));
+    let (get_state, put_state) = (state.clone(), state.clone());
+    let router = Router::new()
+        .observable("/state", move |i: Incoming| {
+            let now = get_state.lock().unwrap().clone();
+            i.respond(Response::new(Code::CONTENT).with_payload(now))
+        })
+        .put("/state", move |i: Incoming| {
+            let new = String::from_utf8_lossy(&i.request.payload).into_owned();
+            *put_state.lock().unwrap() = new.clone();
+            let observers = notifier
+                .notify(Response::new(Code::CONTENT).with_payload(new))
+                .unwrap();
+            i.respond(Response::new(Code::CHANGED).with_payload(observers.to_string()))
+        });
+    let server = server.serve(router).unwrap();
+    let client = CoapClient::new().unwrap();
+    let resource = uri(server.local_addr(), "/state");
+    let mut observation = client.observe(&resource).unwrap();
+    assert_eq!(text(&observation.recv().unwrap()), "off");
+    let changed = client.put(&resource, "on").unwrap();
+    assert_eq!((changed.code, text(&changed)), (Code::CHANGED, "1"));
+    assert_eq!(
+        text(&observation.recv_timeout(WAIT).unwrap().unwrap()),
+        "on"
+    );
+    server.shutdown();
+}
+
+#[test]
+fn a_handler_waiting_for_its_own_socket_fails_instead_of_hanging() {
+    let server = CoapServer::bind("127.0.0.1:0").unwrap();
+    let own = server.client();
+    let addr = server.local_addr();
+    let router = Router::new()
+        .get("/loop", move |i: Incoming| {
+            let outcome = match own.get(&uri(addr, "/other")) {
+                Err(Error::Reentrant) => "reentrant".to_owned(),
+                other => format!("{other:?}"),
+            };
+            i.respond(Response::new(Code::CONTENT).with_payload(outcome))
+        })
+        .get("/other", |i: Incoming| {
+            i.respond(Response::new(Code::CONTENT))
+        });
+    let server = server.serve(router).unwrap();
+    let response = CoapClient::new()
+        .unwrap()
+        .get(&uri(server.local_addr(), "/loop"))
+        .unwrap();
+    assert_eq!(text(&response), "reentrant");
+    server.shutdown();
+}

@@ -68,7 +68,7 @@ impl CoapClient {
 
     /// A client as [`CoapClient::new`] makes, with `config`.
     pub fn with_config(config: Config) -> Result<CoapClient, Error> {
-        let v4 = Socket::bind(SocketAddr::from(([0, 0, 0, 0], 0)), &config, None)?;
+        let v4 = Socket::bind(SocketAddr::from(([0, 0, 0, 0], 0)), &config, false)?;
         Ok(CoapClient::from_parts(
             config,
             false,
@@ -100,7 +100,7 @@ impl CoapClient {
                 "no socket address to bind",
             ))
         })?;
-        let socket = Arc::new(Socket::bind(addr, &config, None)?);
+        let socket = Arc::new(Socket::bind(addr, &config, false)?);
         let sockets = if addr.is_ipv4() {
             Sockets {
                 v4: Some(socket),
@@ -242,6 +242,9 @@ impl CoapClient {
         let uri = target::parse(uri)?;
         let request = target::request_for(&uri, request)?;
         let (socket, peer) = self.destination(&uri)?;
+        if socket.link().on_driver_thread() {
+            return Err(Error::Reentrant);
+        }
         let ticket = socket.ticket();
         let mailbox = Arc::new(Mailbox::default());
         socket.send(Command::Observe {
@@ -284,6 +287,9 @@ impl CoapClient {
         socket: &Socket,
         command: impl FnOnce(u64, Reply<T>) -> Command,
     ) -> Result<T, Error> {
+        if socket.link().on_driver_thread() {
+            return Err(Error::Reentrant);
+        }
         let ticket = socket.ticket();
         let (reply, answer) = mpsc::sync_channel(1);
         socket.send(command(ticket, reply))?;
@@ -357,7 +363,7 @@ impl CoapClient {
             if let Some(socket) = slot {
                 return Ok((socket.clone(), addr));
             }
-            match Socket::bind(wildcard, &self.inner.config, None) {
+            match Socket::bind(wildcard, &self.inner.config, false) {
                 Ok(socket) => {
                     let socket = Arc::new(socket);
                     *slot = Some(socket.clone());

@@ -30,13 +30,15 @@
 //! All protocol logic is in the endpoint: Message IDs and tokens, retransmission of
 //! Confirmable messages with exponential backoff, duplicate detection, piggybacked and
 //! separate responses, the NSTART limit, the timeouts. This module only moves datagrams and
-//! time. Each UDP socket has a *driver* thread that owns the endpoint and waits on one
-//! channel for its inputs — datagrams from the socket's *reader* thread, commands from the
-//! handles — or until the endpoint's next deadline
+//! time. Each UDP socket has one *driver* thread that owns the endpoint and reads the socket,
+//! blocking until a datagram comes or the endpoint's next deadline
 //! ([`poll_timeout`](tern_coap::endpoint::Endpoint::poll_timeout)); then it sends what the
 //! endpoint wants sent and routes its events: a response to the call waiting for it, a
-//! request from a peer to the server's handler thread. There is no polling: an idle socket's
-//! threads sleep (the reader wakes once a second to check it is still wanted).
+//! request from a peer to the server's handler, which runs right there. A server's request
+//! is read, handled and answered on that one thread, with no hand-off between threads, as
+//! libcoap's event loop does it. Handles on other threads (a client's call, a late answer, a
+//! notification) pass the driver a command and wake it with an empty datagram to its own
+//! socket. There is no polling: an idle socket's thread sleeps (waking once a second).
 //!
 //! The error type, the `coap://` URI handling and the router are tern-io's, shared with the
 //! async adapters (`tern_tokio::coap`, `tern_async_std::coap`), so the three behave alike.

@@ -1,13 +1,12 @@
-//! The server: a socket whose received requests go through a [`Router`] to handlers on the
-//! server's handler thread, which answer through a [`Responder`] now or later, from any
-//! thread.
+//! The server: a socket whose received requests go through a [`Router`] to handlers, which
+//! run on the socket's driver thread and answer through a [`Responder`] now or later, from
+//! any thread.
 
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::{Arc, Mutex, PoisonError};
-use std::thread::{self, JoinHandle};
+use std::sync::Arc;
+use std::sync::mpsc;
 
 use bytes::Bytes;
 use tern_coap::Code;
@@ -18,7 +17,7 @@ use tern_io::coap::{Error, target};
 use super::Router;
 use super::client::CoapClient;
 use super::config::Config;
-use super::driver::{Command, Input, Received, Socket};
+use super::driver::{Command, Input, Link, Socket};
 
 /// A CoAP server on one UDP socket: bind it, then [`serve`](CoapServer::serve) a [`Router`].
 ///
@@ -26,6 +25,14 @@ use super::driver::{Command, Input, Received, Socket};
 /// Confirmable one is acknowledged after the endpoint's `piggyback_delay` and answered in a
 /// separate response later). A server dropped without serving answers 4.04 while a
 /// [`client`](CoapServer::client) of its socket lives, and closes with the last of them.
+///
+/// Request handlers run on the socket's driver thread, the one that reads the socket and
+/// sends the answers: a request is read, handled and answered without a hand-off between
+/// threads. So a handler must return quickly: slow work (a sensor to read, another server to
+/// ask) goes to a thread of its own with the [`Incoming`] or its [`Responder`], which answers
+/// from there. A blocking call that waits for the same socket — a request of its
+/// [`client`](CoapServer::client) — fails in a handler with [`Error::Reentrant`];
+/// [`Notifier::notify`] and [`Responder::respond`] work anywhere.
 ///
 /// ```
 /// use tern_blocking::coap::{CoapClient, CoapServer, Code, Incoming, Response, Router};
@@ -45,7 +52,8 @@ use super::driver::{Command, Input, Received, Socket};
 pub struct CoapServer {
     socket: Arc<Socket>,
     config: Config,
-    requests: Receiver<Received>,
+    /// Set by `serve`; otherwise dropping the server tells the driver nobody will serve.
+    served: bool,
 }
 
 impl fmt::Debug for CoapServer {
@@ -73,13 +81,12 @@ impl CoapServer {
                 "no socket address to bind",
             ))
         })?;
-        let (tx, requests) = mpsc::channel();
-        let socket = Arc::new(Socket::bind(addr, &config, Some(tx))?);
+        let socket = Arc::new(Socket::bind(addr, &config, true)?);
         tracing::info!(local = %socket.local_addr(), "CoAP server bound");
         Ok(CoapServer {
             socket,
             config,
-            requests,
+            served: false,
         })
     }
 
@@ -113,54 +120,60 @@ impl CoapServer {
     pub fn notifier(&self, path: &str) -> Notifier {
         Notifier {
             resource: Bytes::from(resource_key(path).into_bytes()),
-            inputs: self.socket.sender(),
+            link: self.socket.link().clone(),
         }
     }
 
     /// Starts routing every request to `router`'s handlers (or answering it as the router
-    /// says: 4.04, 4.05, `/.well-known/core`) on a handler thread, and returns the handle that
-    /// stops it. An invalid route is [`Error::Route`] before anything is served.
+    /// says: 4.04, 4.05, `/.well-known/core`), the requests that waited first, and returns the
+    /// handle that stops it. An invalid route is [`Error::Route`] before anything is served.
     ///
-    /// Handlers run on that one thread, one at a time: they should return quickly, and move
-    /// slow work (with the [`Incoming`], or just its [`Responder`]) to a thread of their own,
-    /// answering from there; an answer after the endpoint's `piggyback_delay` goes in a
-    /// separate response.
-    pub fn serve(self, router: Router) -> Result<ServerHandle, Error> {
+    /// Handlers run on the socket's driver thread, one at a time: they should return quickly,
+    /// and move slow work (with the [`Incoming`], or just its [`Responder`]) to a thread of
+    /// their own, answering from there; an answer after the endpoint's `piggyback_delay` goes
+    /// in a separate response.
+    pub fn serve(mut self, router: Router) -> Result<ServerHandle, Error> {
         if let Some(e) = router.error() {
             return Err(Error::Route(e.clone()));
         }
-        let CoapServer {
-            socket, requests, ..
-        } = self;
-        let inputs = socket.sender();
-        let thread = thread::Builder::new()
-            .name("tern-coap-server".into())
-            .spawn(move || {
-                for received in requests {
-                    dispatch(&router, received, &inputs);
-                }
-            })?;
-        tracing::info!(local = %socket.local_addr(), "serving CoAP");
+        self.served = true;
+        self.socket.send(Command::Serve(Box::new(router)))?;
+        tracing::info!(local = %self.socket.local_addr(), "serving CoAP");
         Ok(ServerHandle {
-            socket,
-            thread: Mutex::new(Some(thread)),
+            socket: self.socket.clone(),
         })
     }
 }
 
-/// Hands one request to its handler, or answers it as the router says.
-fn dispatch(router: &Router, received: Received, inputs: &SyncSender<Input>) {
+impl Drop for CoapServer {
+    fn drop(&mut self) {
+        if !self.served {
+            // Requests that waited, and those that come while a client of the socket lives,
+            // are answered 4.04.
+            let _ = self.socket.send(Command::Unserved);
+        }
+    }
+}
+
+/// Hands one request to its handler, or answers it as the router says: on the driver thread.
+pub(crate) fn dispatch(
+    router: &Router,
+    id: IncomingId,
+    peer: SocketAddr,
+    request: Request,
+    link: &Link,
+) {
     let responder = Responder {
-        id: received.id,
+        id,
         resource: router
-            .observable_path(&received.request)
+            .observable_path(&request)
             .map(|path| Bytes::from(path.into_bytes())),
-        inputs: Some(inputs.clone()),
+        link: Some(link.clone()),
     };
-    match router.dispatch(&received.request) {
+    match router.dispatch(&request) {
         Dispatch::Handler { handler, params } => handler(Incoming {
-            peer: target::canonical(received.peer),
-            request: received.request,
+            peer: target::canonical(peer),
+            request,
             params,
             responder,
         }),
@@ -172,7 +185,6 @@ fn dispatch(router: &Router, received: Received, inputs: &SyncSender<Input>) {
 /// [`wait`](ServerHandle::wait) serves until the socket fails.
 pub struct ServerHandle {
     socket: Arc<Socket>,
-    thread: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl fmt::Debug for ServerHandle {
@@ -193,39 +205,26 @@ impl ServerHandle {
     pub fn notifier(&self, path: &str) -> Notifier {
         Notifier {
             resource: Bytes::from(resource_key(path).into_bytes()),
-            inputs: self.socket.sender(),
+            link: self.socket.link().clone(),
         }
     }
 
     /// Blocks while the server runs: until its socket fails (or another thread shuts it
     /// down through a shared reference).
     pub fn wait(&self) {
-        let thread = self
-            .thread
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
-        if let Some(thread) = thread {
-            let _ = thread.join();
-        }
+        self.socket.wait();
     }
 
     /// Stops the server: the socket closes (a response in flight is not retransmitted any
-    /// more), and the handler thread ends once its handler returns. The port is free when
-    /// this returns.
+    /// more) once the handler running, if any, returns. The port is free when this returns.
     pub fn shutdown(self) {
-        self.stop();
-    }
-
-    fn stop(&self) {
         self.socket.close();
-        self.wait();
     }
 }
 
 impl Drop for ServerHandle {
     fn drop(&mut self) {
-        self.stop();
+        self.socket.close();
     }
 }
 
@@ -278,7 +277,8 @@ pub struct Responder {
     id: IncomingId,
     /// The resource key, when the route is observable.
     resource: Option<Bytes>,
-    inputs: Option<SyncSender<Input>>,
+    /// `None` once answered.
+    link: Option<Link>,
 }
 
 impl fmt::Debug for Responder {
@@ -302,20 +302,31 @@ impl Responder {
     }
 
     fn send(&mut self, response: Response) {
-        let Some(inputs) = self.inputs.take() else {
+        let Some(link) = self.link.take() else {
             return;
         };
-        let _ = inputs.send(Input::Command(Command::Respond {
-            id: self.id,
-            response,
-            resource: self.resource.take(),
-        }));
+        let (id, resource) = (self.id, self.resource.take());
+        // In the handler, on the driver thread: straight to the endpoint, sent as soon as
+        // the handler returns. Elsewhere: a command for the driver.
+        let answered = link.with_driven(
+            (response, resource),
+            |endpoint, now, (response, resource)| {
+                tern_io::coap::answer(endpoint, now, id, response, resource.as_deref());
+            },
+        );
+        if let Err((response, resource)) = answered {
+            let _ = link.send(Input::Command(Command::Respond {
+                id,
+                response,
+                resource,
+            }));
+        }
     }
 }
 
 impl Drop for Responder {
     fn drop(&mut self) {
-        if self.inputs.is_some() {
+        if self.link.is_some() {
             tracing::debug!(id = self.id.0, "request dropped unanswered; answering 5.00");
             self.send(Response::new(Code::INTERNAL_SERVER_ERROR));
         }
@@ -327,7 +338,7 @@ impl Drop for Responder {
 #[derive(Clone)]
 pub struct Notifier {
     resource: Bytes,
-    inputs: SyncSender<Input>,
+    link: Link,
 }
 
 impl fmt::Debug for Notifier {
@@ -350,15 +361,24 @@ impl Notifier {
     /// gone) ends every observation of it. Returns how many observers it went to (none while
     /// nobody observes), once the socket's driver has sent it; [`Error::Closed`] once the
     /// server is closed.
+    ///
+    /// A handler of the same server (on the socket's driver thread) notifies directly: the
+    /// notifications go out as soon as it returns.
     pub fn notify(&self, response: Response) -> Result<usize, Error> {
+        let response = match self.link.with_driven(response, |endpoint, now, response| {
+            endpoint.notify(now, &self.resource, response)
+        }) {
+            Ok(count) => return Ok(count),
+            // Busy on this very thread: waiting for the driver would wait for ourselves.
+            Err(_) if self.link.on_driver_thread() => return Err(Error::Reentrant),
+            Err(response) => response,
+        };
         let (sent, count) = mpsc::sync_channel(1);
-        self.inputs
-            .send(Input::Command(Command::Notify {
-                resource: self.resource.clone(),
-                response,
-                sent,
-            }))
-            .map_err(|_| Error::Closed)?;
+        self.link.send(Input::Command(Command::Notify {
+            resource: self.resource.clone(),
+            response,
+            sent,
+        }))?;
         count.recv().unwrap_or(Err(Error::Closed))
     }
 }

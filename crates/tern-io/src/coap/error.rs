@@ -58,6 +58,10 @@ pub enum Error {
     Route(RouteError),
     /// The socket's driver has stopped (every handle was dropped, or the socket failed).
     Closed,
+    /// A call that waits for the socket's driver was made on the driver's own thread (from a
+    /// request handler of the same socket, which runs there): it would wait for itself, so it
+    /// fails at once. Move the call to a thread (or task) of its own.
+    Reentrant,
 }
 
 impl fmt::Display for Error {
@@ -76,6 +80,9 @@ impl fmt::Display for Error {
             Error::Endpoint(e) => write!(f, "request refused: {e}"),
             Error::Route(e) => fmt::Display::fmt(e, f),
             Error::Closed => f.write_str("the CoAP socket is closed"),
+            Error::Reentrant => f.write_str(
+                "a request handler waited for its own socket (move the call to another thread)",
+            ),
         }
     }
 }
