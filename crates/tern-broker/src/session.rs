@@ -1,0 +1,588 @@
+//! The server's side of an MQTT session (MQTT 5.0 §4.1): what outlives a connection.
+//!
+//! A [`Session`] holds, for one client identifier, the messages waiting to be sent, the QoS 1
+//! and 2 messages sent but not completely acknowledged (in the order they were sent), and the
+//! packet identifiers of the QoS 2 messages received whose PUBREL has not come yet. The broker
+//! core keeps a session across connections for as long as its Session Expiry Interval says;
+//! the subscriptions live in the subscription tree, keyed by the session.
+//!
+//! ```
+//! # use std::sync::Arc;
+//! use bytes::Bytes;
+//! use tern_broker::session::{Delivery, Message, Outgoing, Session, SessionLimits};
+//! use tern_mqtt::{QoS, TopicName};
+//! use tern_time::Instant;
+//!
+//! let now = Instant::from_micros(0);
+//! let mut session = Session::new(SessionLimits::default());
+//! let message = Arc::new(Message::new(TopicName::new("sensors/temperature")?, "21.5", QoS::AtLeastOnce));
+//! session.push(Delivery::new(message, QoS::AtLeastOnce))?;
+//!
+//! // The client's Receive Maximum is 10: the message goes out with a packet identifier...
+//! let Some(Outgoing { packet_id: Some(id), .. }) = session.next_outgoing(now, 10) else { panic!() };
+//! assert_eq!(session.inflight_len(), 1);
+//! // ...and is done when the PUBACK comes.
+//! assert!(session.puback(id));
+//! assert_eq!(session.inflight_len(), 0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+use alloc::boxed::Box;
+use alloc::collections::{BTreeSet, VecDeque};
+use alloc::sync::Arc;
+use core::fmt;
+
+use bytes::Bytes;
+use tern_mqtt::{PacketId, Properties, QoS, TopicName};
+use tern_time::Instant;
+
+/// One application message as the broker holds it, shared by every session it goes to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The topic it was published to (never an alias).
+    pub topic: TopicName,
+    /// The payload.
+    pub payload: Bytes,
+    /// The QoS it was published with.
+    pub qos: QoS,
+    /// Whether it was published retained.
+    pub retain: bool,
+    /// The PUBLISH properties to forward (5.0): what the publisher sent without Topic Alias
+    /// and Subscription Identifier, which are per connection and per subscription.
+    pub properties: Properties,
+    /// When it expires, from its Message Expiry Interval (5.0 §3.3.2.3.3).
+    pub expires_at: Option<Instant>,
+}
+
+impl Message {
+    /// A message without properties that never expires.
+    pub fn new(topic: TopicName, payload: impl Into<Bytes>, qos: QoS) -> Message {
+        Message {
+            topic,
+            payload: payload.into(),
+            qos,
+            retain: false,
+            properties: Properties::new(),
+            expires_at: None,
+        }
+    }
+
+    /// Whether it has expired at `now` (a message whose expiry is `now` has).
+    pub fn is_expired(&self, now: Instant) -> bool {
+        self.expires_at.is_some_and(|at| at <= now)
+    }
+
+    /// The Message Expiry Interval to send at `now`: the time left, in whole seconds rounded
+    /// up, so that it never reaches 0 before it expires [MQTT-3.3.2-6].
+    pub fn remaining_expiry(&self, now: Instant) -> Option<u32> {
+        let at = self.expires_at?;
+        let micros = at.as_micros().saturating_sub(now.as_micros());
+        Some(u32::try_from(micros.div_ceil(1_000_000)).unwrap_or(u32::MAX))
+    }
+
+    /// Bytes this message costs in a queue: topic, payload and properties.
+    pub fn size(&self) -> usize {
+        self.topic.len() + self.payload.len() + self.properties.as_bytes().len()
+    }
+}
+
+/// One message on its way to one session: the shared message and what this subscriber's
+/// subscriptions made of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The message.
+    pub message: Arc<Message>,
+    /// The QoS to send it with: the lower of the publication's and the subscription's.
+    pub qos: QoS,
+    /// The RETAIN flag to send: set for a retained message sent because of a subscription,
+    /// or as published under Retain As Published.
+    pub retain: bool,
+    /// The Subscription Identifiers of the matching subscriptions (5.0).
+    pub identifiers: Box<[u32]>,
+}
+
+impl Delivery {
+    /// A delivery at `qos` with the RETAIN flag clear and no Subscription Identifier.
+    pub fn new(message: Arc<Message>, qos: QoS) -> Delivery {
+        Delivery {
+            message,
+            qos,
+            retain: false,
+            identifiers: Box::default(),
+        }
+    }
+}
+
+/// Limits of one session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionLimits {
+    /// Messages waiting to be sent (not counting those in flight).
+    pub max_queued: usize,
+    /// Bytes of the messages waiting to be sent ([`Message::size`]).
+    pub max_queued_bytes: usize,
+}
+
+impl Default for SessionLimits {
+    /// 1,000 messages and 16 MiB.
+    fn default() -> SessionLimits {
+        SessionLimits {
+            max_queued: 1_000,
+            max_queued_bytes: 16 << 20,
+        }
+    }
+}
+
+impl SessionLimits {
+    /// The limits with `messages` queued at most.
+    pub fn max_queued(mut self, messages: usize) -> SessionLimits {
+        self.max_queued = messages;
+        self
+    }
+
+    /// The limits with `bytes` queued at most.
+    pub fn max_queued_bytes(mut self, bytes: usize) -> SessionLimits {
+        self.max_queued_bytes = bytes;
+        self
+    }
+}
+
+/// The session's queue is full: the delivery was not taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueFull(pub Delivery);
+
+impl fmt::Display for QueueFull {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the session's queue of messages to send is full")
+    }
+}
+
+#[cfg(feature = "std")]
+impl std::error::Error for QueueFull {}
+
+/// Where a QoS 1 or 2 message sent stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Sent; waiting for PUBACK (QoS 1) or PUBREC (QoS 2).
+    Sent,
+    /// PUBREC came and PUBREL went; waiting for PUBCOMP.
+    Released,
+}
+
+#[derive(Debug, Clone)]
+struct InFlight {
+    packet_id: PacketId,
+    delivery: Delivery,
+    stage: Stage,
+}
+
+/// A message to send now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// Its packet identifier, for QoS 1 and 2.
+    pub packet_id: Option<PacketId>,
+    /// Whether it was sent before (DUP, [MQTT-3.3.1-1]).
+    pub dup: bool,
+    /// What to send.
+    pub delivery: Delivery,
+}
+
+/// What a resumed session sends again first, in the order of the first sending
+/// [MQTT-4.4.0-1].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resend {
+    /// A PUBLISH not acknowledged (PUBACK / PUBREC) yet, sent again with DUP set.
+    Publish(Outgoing),
+    /// A PUBREL whose PUBCOMP has not come.
+    PubRel(PacketId),
+}
+
+/// The server's state of one session; see the [module](self).
+#[derive(Debug, Clone)]
+pub struct Session {
+    limits: SessionLimits,
+    queue: VecDeque<Delivery>,
+    queued_bytes: usize,
+    in_flight: VecDeque<InFlight>,
+    /// The packet identifiers of `in_flight`, to find a free one without a scan.
+    in_use: BTreeSet<PacketId>,
+    /// Received QoS 2 messages whose PUBREL has not come: a PUBLISH again with one of these
+    /// identifiers is a duplicate, not a new message.
+    received: BTreeSet<PacketId>,
+    next_packet_id: u16,
+}
+
+impl Session {
+    /// A new, empty session.
+    pub fn new(limits: SessionLimits) -> Session {
+        Session {
+            limits,
+            queue: VecDeque::new(),
+            queued_bytes: 0,
+            in_flight: VecDeque::new(),
+            in_use: BTreeSet::new(),
+            received: BTreeSet::new(),
+            next_packet_id: 1,
+        }
+    }
+
+    /// Queues `delivery` to be sent, unless the queue is at its limit.
+    pub fn push(&mut self, delivery: Delivery) -> Result<(), QueueFull> {
+        let size = delivery.message.size();
+        if self.queue.len() >= self.limits.max_queued
+            || self.queued_bytes.saturating_add(size) > self.limits.max_queued_bytes
+        {
+            return Err(QueueFull(delivery));
+        }
+        self.queued_bytes += size;
+        self.queue.push_back(delivery);
+        Ok(())
+    }
+
+    /// Whether one more message of `size` bytes would fit in the queue.
+    pub fn has_room(&self, size: usize) -> bool {
+        self.queue.len() < self.limits.max_queued
+            && self.queued_bytes.saturating_add(size) <= self.limits.max_queued_bytes
+    }
+
+    /// Messages waiting to be sent.
+    pub fn queued_len(&self) -> usize {
+        self.queue.len()
+    }
+
+    /// QoS 1 and 2 messages sent and not completely acknowledged.
+    pub fn inflight_len(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// The next message to send at `now` while the client allows `receive_maximum` QoS 1 and
+    /// 2 messages unacknowledged [MQTT-3.3.4-7]: the first one queued, skipping (and
+    /// forgetting) those that expired [MQTT-3.3.2-5]. Messages go strictly in the order they
+    /// were queued, so a QoS 0 message waits behind a QoS 1 message the window holds back.
+    /// A QoS 1 or 2 message gets a packet identifier that no message in flight has and is
+    /// kept until its acknowledgement.
+    pub fn next_outgoing(&mut self, now: Instant, receive_maximum: u16) -> Option<Outgoing> {
+        loop {
+            let front = self.queue.front()?;
+            if front.message.is_expired(now) {
+                self.pop_queued();
+                continue;
+            }
+            if front.qos == QoS::AtMostOnce {
+                let delivery = self.pop_queued()?;
+                return Some(Outgoing {
+                    packet_id: None,
+                    dup: false,
+                    delivery,
+                });
+            }
+            if self.in_flight.len() >= usize::from(receive_maximum) {
+                return None;
+            }
+            let packet_id = self.free_packet_id()?;
+            let delivery = self.pop_queued()?;
+            self.in_use.insert(packet_id);
+            self.in_flight.push_back(InFlight {
+                packet_id,
+                delivery: delivery.clone(),
+                stage: Stage::Sent,
+            });
+            return Some(Outgoing {
+                packet_id: Some(packet_id),
+                dup: false,
+                delivery,
+            });
+        }
+    }
+
+    fn pop_queued(&mut self) -> Option<Delivery> {
+        let delivery = self.queue.pop_front()?;
+        self.queued_bytes = self.queued_bytes.saturating_sub(delivery.message.size());
+        Some(delivery)
+    }
+
+    /// A packet identifier no message in flight uses, counting on from the last one.
+    fn free_packet_id(&mut self) -> Option<PacketId> {
+        for _ in 0..=u16::MAX {
+            let candidate = PacketId::new(self.next_packet_id);
+            self.next_packet_id = self.next_packet_id.checked_add(1).unwrap_or(1);
+            if let Some(id) = candidate {
+                if !self.in_use.contains(&id) {
+                    return Some(id);
+                }
+            }
+        }
+        None
+    }
+
+    /// Where the message `packet_id` at `qos` waiting at `stage` is: acknowledgements come
+    /// mostly in order, so the search from the front is short.
+    fn position(&self, packet_id: PacketId, qos: QoS, stage: Stage) -> Option<usize> {
+        if !self.in_use.contains(&packet_id) {
+            return None;
+        }
+        self.in_flight
+            .iter()
+            .position(|f| f.packet_id == packet_id && f.delivery.qos == qos && f.stage == stage)
+    }
+
+    /// Forgets the message in flight at `i`, freeing its packet identifier.
+    fn complete(&mut self, i: usize) -> bool {
+        match self.in_flight.remove(i) {
+            Some(f) => self.in_use.remove(&f.packet_id),
+            None => false,
+        }
+    }
+
+    /// A PUBACK came for `packet_id`: the QoS 1 message is delivered. `false` when no QoS 1
+    /// message waits for it (the client broke the protocol, or acknowledged twice).
+    pub fn puback(&mut self, packet_id: PacketId) -> bool {
+        match self.position(packet_id, QoS::AtLeastOnce, Stage::Sent) {
+            Some(i) => self.complete(i),
+            None => false,
+        }
+    }
+
+    /// A PUBREC came for `packet_id`. With a success reason code the message is now the
+    /// client's and a PUBREL is to be sent (returns `true`); with an error code (5.0, 0x80 and
+    /// above) the exchange ends here and nothing is sent [MQTT-4.3.3-4]. `false` when no QoS 2
+    /// message waits for a PUBREC with that identifier.
+    pub fn pubrec(&mut self, packet_id: PacketId, failed: bool) -> bool {
+        let Some(i) = self.position(packet_id, QoS::ExactlyOnce, Stage::Sent) else {
+            return false;
+        };
+        if failed {
+            self.complete(i);
+            return false;
+        }
+        if let Some(f) = self.in_flight.get_mut(i) {
+            f.stage = Stage::Released;
+        }
+        true
+    }
+
+    /// A PUBCOMP came for `packet_id`: the QoS 2 exchange is complete. `false` when no PUBREL
+    /// of ours waits for it.
+    pub fn pubcomp(&mut self, packet_id: PacketId) -> bool {
+        match self.position(packet_id, QoS::ExactlyOnce, Stage::Released) {
+            Some(i) => self.complete(i),
+            None => false,
+        }
+    }
+
+    /// What to send again when the client comes back to this session, in the order first
+    /// sent [MQTT-4.4.0-1]: unacknowledged PUBLISH packets with DUP set, and PUBREL packets.
+    /// Messages that expired meanwhile are dropped rather than sent again (unless their
+    /// PUBREL is due: the client has them already).
+    pub fn resend(&mut self, now: Instant) -> impl Iterator<Item = Resend> + '_ {
+        let in_use = &mut self.in_use;
+        self.in_flight.retain(|f| {
+            let keep = f.stage == Stage::Released || !f.delivery.message.is_expired(now);
+            if !keep {
+                in_use.remove(&f.packet_id);
+            }
+            keep
+        });
+        self.in_flight.iter().map(|f| match f.stage {
+            Stage::Sent => Resend::Publish(Outgoing {
+                packet_id: Some(f.packet_id),
+                dup: true,
+                delivery: f.delivery.clone(),
+            }),
+            Stage::Released => Resend::PubRel(f.packet_id),
+        })
+    }
+
+    /// A QoS 2 PUBLISH with `packet_id` came: `true` when it is new (deliver it, then send
+    /// PUBREC), `false` when it is a duplicate of one whose PUBREL has not come (send PUBREC
+    /// again and do not deliver it twice [MQTT-4.3.3-9]).
+    pub fn receive_qos2(&mut self, packet_id: PacketId) -> bool {
+        self.received.insert(packet_id)
+    }
+
+    /// Whether `packet_id` names a QoS 2 message received and not yet released: a PUBLISH
+    /// with it is a duplicate.
+    pub fn is_received(&self, packet_id: PacketId) -> bool {
+        self.received.contains(&packet_id)
+    }
+
+    /// A PUBREL came for `packet_id`: the identifier is free again. `false` when it named no
+    /// message received (5.0 answers PUBCOMP 0x92 Packet Identifier not found).
+    pub fn release(&mut self, packet_id: PacketId) -> bool {
+        self.received.remove(&packet_id)
+    }
+
+    /// QoS 2 messages received whose PUBREL has not come.
+    pub fn received_len(&self) -> usize {
+        self.received.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec::Vec;
+
+    fn at(secs: u64) -> Instant {
+        Instant::from_micros(secs * 1_000_000)
+    }
+
+    fn message(topic: &str, qos: QoS) -> Arc<Message> {
+        Arc::new(Message::new(TopicName::new(topic).unwrap(), "x", qos))
+    }
+
+    fn delivery(topic: &str, qos: QoS) -> Delivery {
+        Delivery::new(message(topic, qos), qos)
+    }
+
+    fn id(n: u16) -> PacketId {
+        PacketId::new(n).unwrap()
+    }
+
+    #[test]
+    fn mqtt_3_3_4_7_the_receive_maximum_holds_qos_1_and_2_back() {
+        let mut s = Session::new(SessionLimits::default());
+        for _ in 0..3 {
+            s.push(delivery("t", QoS::AtLeastOnce)).unwrap();
+        }
+        assert!(s.next_outgoing(at(0), 2).is_some());
+        assert!(s.next_outgoing(at(0), 2).is_some());
+        assert_eq!(s.next_outgoing(at(0), 2), None);
+        assert!(s.puback(id(1)));
+        let third = s.next_outgoing(at(0), 2).unwrap();
+        assert_eq!(third.packet_id, Some(id(3)));
+    }
+
+    #[test]
+    fn qos_0_needs_no_window_but_keeps_its_place_in_the_queue() {
+        let mut s = Session::new(SessionLimits::default());
+        s.push(delivery("a", QoS::AtMostOnce)).unwrap();
+        s.push(delivery("b", QoS::AtLeastOnce)).unwrap();
+        s.push(delivery("c", QoS::AtMostOnce)).unwrap();
+        let first = s.next_outgoing(at(0), 0).unwrap();
+        assert_eq!(
+            (first.packet_id, first.delivery.message.topic.as_str()),
+            (None, "a")
+        );
+        // The QoS 1 message waits for a window of 0; c waits behind it.
+        assert_eq!(s.next_outgoing(at(0), 0), None);
+        assert_eq!(s.queued_len(), 2);
+    }
+
+    #[test]
+    fn mqtt_3_3_2_5_expired_messages_are_not_sent() {
+        let mut s = Session::new(SessionLimits::default());
+        let mut m = Message::new(TopicName::new("t").unwrap(), "x", QoS::AtLeastOnce);
+        m.expires_at = Some(at(10));
+        s.push(Delivery::new(Arc::new(m.clone()), QoS::AtLeastOnce))
+            .unwrap();
+        s.push(delivery("fresh", QoS::AtLeastOnce)).unwrap();
+        let out = s.next_outgoing(at(10), 10).unwrap();
+        assert_eq!(out.delivery.message.topic.as_str(), "fresh");
+        assert_eq!(s.queued_len(), 0);
+    }
+
+    #[test]
+    fn mqtt_3_3_2_6_the_expiry_sent_is_the_time_left_rounded_up() {
+        let mut m = Message::new(TopicName::new("t").unwrap(), "x", QoS::AtMostOnce);
+        assert_eq!(m.remaining_expiry(at(0)), None);
+        m.expires_at = Some(at(60));
+        assert_eq!(m.remaining_expiry(at(0)), Some(60));
+        assert_eq!(
+            m.remaining_expiry(Instant::from_micros(59_500_000)),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn mqtt_4_3_3_qos_2_outbound_goes_pubrec_pubrel_pubcomp() {
+        let mut s = Session::new(SessionLimits::default());
+        s.push(delivery("t", QoS::ExactlyOnce)).unwrap();
+        let out = s.next_outgoing(at(0), 10).unwrap();
+        let pid = out.packet_id.unwrap();
+        // PUBACK is not the answer to a QoS 2 PUBLISH, nor PUBCOMP before PUBREC.
+        assert!(!s.puback(pid));
+        assert!(!s.pubcomp(pid));
+        assert!(s.pubrec(pid, false));
+        assert!(!s.pubrec(pid, false));
+        assert_eq!(s.inflight_len(), 1);
+        assert!(s.pubcomp(pid));
+        assert_eq!(s.inflight_len(), 0);
+    }
+
+    #[test]
+    fn mqtt_4_3_3_4_a_failed_pubrec_ends_the_exchange() {
+        let mut s = Session::new(SessionLimits::default());
+        s.push(delivery("t", QoS::ExactlyOnce)).unwrap();
+        let pid = s.next_outgoing(at(0), 10).unwrap().packet_id.unwrap();
+        assert!(!s.pubrec(pid, true));
+        assert_eq!(s.inflight_len(), 0);
+    }
+
+    #[test]
+    fn mqtt_4_4_0_1_a_resumed_session_resends_in_the_original_order() {
+        let mut s = Session::new(SessionLimits::default());
+        s.push(delivery("one", QoS::ExactlyOnce)).unwrap();
+        s.push(delivery("two", QoS::AtLeastOnce)).unwrap();
+        s.push(delivery("three", QoS::ExactlyOnce)).unwrap();
+        let ids: Vec<PacketId> = (0..3)
+            .map(|_| s.next_outgoing(at(0), 10).unwrap().packet_id.unwrap())
+            .collect();
+        assert!(s.pubrec(ids[0], false));
+        let resent: Vec<Resend> = s.resend(at(1)).collect();
+        assert_eq!(resent.len(), 3);
+        assert_eq!(resent[0], Resend::PubRel(ids[0]));
+        match &resent[1] {
+            Resend::Publish(o) => {
+                assert!(o.dup);
+                assert_eq!(o.packet_id, Some(ids[1]));
+                assert_eq!(o.delivery.message.topic.as_str(), "two");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(&resent[2], Resend::Publish(o) if o.packet_id == Some(ids[2])));
+    }
+
+    #[test]
+    fn packet_ids_in_flight_are_never_reused() {
+        let mut s = Session::new(SessionLimits::default().max_queued(100_000));
+        // Fill 65,534 identifiers, free one in the middle: the next message gets that one.
+        for _ in 0..65_535 {
+            s.push(delivery("t", QoS::AtLeastOnce)).unwrap();
+        }
+        for _ in 0..65_535 {
+            s.next_outgoing(at(0), u16::MAX).unwrap();
+        }
+        assert!(s.puback(id(777)));
+        s.push(delivery("t", QoS::AtLeastOnce)).unwrap();
+        let next = s.next_outgoing(at(0), u16::MAX).unwrap();
+        assert_eq!(next.packet_id, Some(id(777)));
+    }
+
+    #[test]
+    fn mqtt_4_3_3_9_a_qos_2_duplicate_is_not_delivered_twice() {
+        let mut s = Session::new(SessionLimits::default());
+        assert!(s.receive_qos2(id(5)));
+        assert!(!s.receive_qos2(id(5)));
+        assert!(s.is_received(id(5)));
+        assert!(s.release(id(5)));
+        assert!(!s.release(id(5)));
+        // After PUBREL the identifier names a new message.
+        assert!(s.receive_qos2(id(5)));
+    }
+
+    #[test]
+    fn the_queue_refuses_beyond_its_limits_and_gives_the_delivery_back() {
+        let mut s = Session::new(SessionLimits::default().max_queued(2));
+        s.push(delivery("a", QoS::AtLeastOnce)).unwrap();
+        s.push(delivery("b", QoS::AtLeastOnce)).unwrap();
+        let refused = s.push(delivery("c", QoS::AtLeastOnce)).unwrap_err();
+        assert_eq!(refused.0.message.topic.as_str(), "c");
+        let mut s = Session::new(SessionLimits::default().max_queued_bytes(5));
+        s.push(delivery("ab", QoS::AtMostOnce)).unwrap(); // 2 + 1 bytes
+        assert!(!s.has_room(3));
+        assert!(s.push(delivery("cd", QoS::AtMostOnce)).is_err());
+        s.next_outgoing(at(0), 0).unwrap();
+        assert!(s.has_room(3));
+    }
+}
