@@ -16,3 +16,5 @@
 )]
 
 extern crate alloc;
+
+pub mod subscriptions;
