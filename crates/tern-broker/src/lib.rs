@@ -18,4 +18,5 @@
 extern crate alloc;
 
 pub mod session;
+pub mod subscriptions;
 pub mod sys;
