@@ -17,4 +17,5 @@
 
 extern crate alloc;
 
+pub mod retained;
 pub mod subscriptions;
