@@ -431,7 +431,8 @@ impl RetainedStore {
     /// Only the branches the filter can match are visited. A shared filter matches like its
     /// inner filter; the caller sends no retained messages for a new shared subscription
     /// (5.0 §4.8.2). The messages are clones sharing the stored buffers; they come in topic
-    /// order level by level.
+    /// order level by level. The walk allocates its own small stack: this runs once per
+    /// subscription, not per publication.
     ///
     /// ```
     /// use tern_broker::retained::RetainedStore;
