@@ -17,6 +17,7 @@
 
 extern crate alloc;
 
+pub mod retained;
 pub mod session;
 pub mod subscriptions;
 pub mod sys;
