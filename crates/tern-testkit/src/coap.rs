@@ -32,8 +32,8 @@ use tern_coap::option::Options;
 use tern_coap::value::{ContentFormat, Observe};
 use tern_coap::{Message, MessageType, Token};
 use tern_io::coap::{
-    Code, EndpointConfig, Error, Incoming, Notifier, ObservationEnd, Request, Responder, Response,
-    TransmissionParameters,
+    Code, EndpointConfig, Error, Incoming, Notifier, Observation, ObservationEnd, Request,
+    Responder, Response, TransmissionParameters,
 };
 use tern_io::runtime::{Runtime, Timer, UdpSocket};
 
@@ -659,88 +659,73 @@ async fn counter_server<E: Executor>() -> (
     (addr, counter, requests)
 }
 
+/// The next notification of `observation`, through `recv` or as a `Stream`.
+async fn next_of(observation: &mut Observation, as_stream: bool) -> Option<Response> {
+    if as_stream {
+        observation.next().await
+    } else {
+        observation.recv().await
+    }
+}
+
 /// Notifications arrive until the observation is cancelled, or dropped: either deregisters.
 pub async fn an_observation_gets_every_notification_until_cancelled<E: Executor>() {
     let (addr, counter, mut requests) = counter_server::<E>().await;
     let client = CoapClient::<E>::new().await.unwrap();
-    let mut observation = E::within(
-        "the registration",
-        client.observe(&format!("coap://{addr}/counter")),
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        E::within("the handler", requests.next()).await,
-        Some(Some(Observe::REGISTER))
-    );
-    let first = E::within("the first notification", observation.recv())
-        .await
-        .unwrap();
-    assert_eq!((first.code, text(&first)), (Code::CONTENT, "0"));
-    assert!(first.options.observe().unwrap().is_some(), "registered");
-
-    for n in 1..=3 {
-        let body = n.to_string();
-        let sent = E::within(
-            "notify",
-            counter.notify(Response::new(Code::CONTENT).with_payload(body.clone())),
+    // Read through `recv` and cancelled, then read as a stream and dropped.
+    for as_stream in [false, true] {
+        let mut observation = E::within(
+            "the registration",
+            client.observe(&format!("coap://{addr}/counter")),
         )
         .await
         .unwrap();
-        assert_eq!(sent, 1, "one observer");
-        let note = E::within("a notification", observation.recv())
+        assert_eq!(
+            E::within("the handler", requests.next()).await,
+            Some(Some(Observe::REGISTER))
+        );
+        let first = E::within(
+            "the first notification",
+            next_of(&mut observation, as_stream),
+        )
+        .await
+        .unwrap();
+        assert_eq!((first.code, text(&first)), (Code::CONTENT, "0"));
+        assert!(first.options.observe().unwrap().is_some(), "registered");
+
+        for n in 1..=3 {
+            let body = n.to_string();
+            let sent = E::within(
+                "notify",
+                counter.notify(Response::new(Code::CONTENT).with_payload(body.clone())),
+            )
             .await
             .unwrap();
-        assert_eq!(text(&note), body);
+            assert_eq!(sent, 1, "one observer");
+            let note = E::within("a notification", next_of(&mut observation, as_stream))
+                .await
+                .unwrap();
+            assert_eq!(text(&note), body);
+        }
+        assert_eq!(observation.end_reason(), None);
+
+        // Cancelling or dropping deregisters with a GET with Observe = 1 (RFC 7641 §3.6)...
+        if as_stream {
+            drop(observation);
+        } else {
+            observation.cancel();
+        }
+        assert_eq!(
+            E::within("the deregistration", requests.next()).await,
+            Some(Some(Observe::DEREGISTER))
+        );
+        // ... after which nobody observes.
+        let sent = counter
+            .notify(Response::new(Code::CONTENT).with_payload("4"))
+            .await
+            .unwrap();
+        assert_eq!(sent, 0);
     }
-    assert_eq!(observation.end_reason(), None);
-
-    // Cancelling deregisters with a GET with Observe = 1 (RFC 7641 §3.6)...
-    observation.cancel();
-    assert_eq!(
-        E::within("the deregistration", requests.next()).await,
-        Some(Some(Observe::DEREGISTER))
-    );
-    // ... after which nobody observes.
-    let sent = counter
-        .notify(Response::new(Code::CONTENT).with_payload("4"))
-        .await
-        .unwrap();
-    assert_eq!(sent, 0);
-
-    // The observation as a stream; dropping it deregisters as cancelling does.
-    let mut observation = E::within(
-        "the second registration",
-        client.observe(&format!("coap://{addr}/counter")),
-    )
-    .await
-    .unwrap();
-    assert_eq!(
-        E::within("the handler", requests.next()).await,
-        Some(Some(Observe::REGISTER))
-    );
-    let first = E::within("the first notification", observation.next())
-        .await
-        .unwrap();
-    assert_eq!(text(&first), "0");
-    let sent = E::within(
-        "notify",
-        counter.notify(Response::new(Code::CONTENT).with_payload("5")),
-    )
-    .await
-    .unwrap();
-    assert_eq!(sent, 1);
-    let note = E::within("a notification", observation.next())
-        .await
-        .unwrap();
-    assert_eq!(text(&note), "5");
-    drop(observation);
-    assert_eq!(
-        E::within("the deregistration", requests.next()).await,
-        Some(Some(Observe::DEREGISTER))
-    );
-    let sent = counter.notify(Response::new(Code::CONTENT)).await.unwrap();
-    assert_eq!(sent, 0);
 }
 
 /// A notification with an error code is the last; the observation ends by the server.
