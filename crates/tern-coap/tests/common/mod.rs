@@ -1,14 +1,14 @@
-//! What the endpoint tests share for driving one `Endpoint` by hand: the test plays the peer
+//! What the test files share: for driving one `Endpoint` by hand (the test plays the peer
 //! with hand-built datagrams on a virtual clock, feeds them in and reads back what the
-//! endpoint sent and reported. Used as `mod common;` from the test files (two endpoints
-//! talk through the network simulation in `sim/` instead).
+//! endpoint sent and reported; two endpoints talk through the network simulation in `sim/`
+//! instead), and [`rebuilt`] for the codec's round trips. Used as `mod common;`.
 #![allow(dead_code)]
 
 use core::net::SocketAddr;
 
 use bytes::{Bytes, BytesMut};
 use tern_coap::endpoint::{Endpoint, Event, IncomingId, Instant, Request};
-use tern_coap::{Message, MessageType};
+use tern_coap::{Message, MessageType, Options, Token};
 
 pub(crate) const CON: MessageType = MessageType::Confirmable;
 pub(crate) const NON: MessageType = MessageType::NonConfirmable;
@@ -90,4 +90,26 @@ pub(crate) fn body(len: usize, salt: u8) -> Bytes {
         .map(|i| (i % 251) as u8 ^ salt)
         .collect::<Vec<u8>>()
         .into()
+}
+
+/// The message rebuilt from its parts: a fresh token, the options pushed one by one into a
+/// builder, a copied payload. Encoding this checks that the format's encoding is unique, which
+/// re-encoding the decoded message (whose options are the received bytes) cannot show.
+pub(crate) fn rebuilt(m: &Message) -> Message {
+    let options = m
+        .options
+        .iter()
+        .fold(Options::builder(), |b, o| {
+            b.push(o.number, Bytes::copy_from_slice(o.value))
+        })
+        .build()
+        .expect("decoded options rebuild");
+    Message {
+        mtype: m.mtype,
+        code: m.code,
+        message_id: m.message_id,
+        token: Token::new(m.token.as_bytes()).expect("a decoded token is 0-8 bytes"),
+        options,
+        payload: Bytes::copy_from_slice(&m.payload),
+    }
 }
