@@ -53,18 +53,28 @@ fn answer(request: &Message, mtype: MessageType, mid: u16, code: Code, payload: 
     }
 }
 
+/// The piggybacked response to `request`: an ACK with its Message ID.
+fn piggybacked(request: &Message, code: Code, payload: &str) -> Message {
+    answer(
+        request,
+        MessageType::Acknowledgement,
+        request.message_id,
+        code,
+        payload,
+    )
+}
+
+/// The Uri-Path of `request`, joined with `/`.
+fn path_of(request: &Message) -> String {
+    let path: Vec<&str> = request.options.uri_path().unwrap().collect();
+    path.join("/")
+}
+
 /// A server that answers every request piggybacked with 2.05 and the request's path.
 fn echo_path_once(ip: &str) -> (SocketAddr, JoinHandle<()>) {
     peer(ip, |s| {
         let (request, from) = receive(s);
-        let path: Vec<&str> = request.options.uri_path().unwrap().collect();
-        let reply = answer(
-            &request,
-            MessageType::Acknowledgement,
-            request.message_id,
-            Code::CONTENT,
-            &path.join("/"),
-        );
+        let reply = piggybacked(&request, Code::CONTENT, &path_of(&request));
         send(s, from, &reply);
     })
 }
@@ -167,13 +177,7 @@ fn a_separate_response_is_acknowledged_and_returned() {
 fn a_4xx_response_is_ok_with_its_code() {
     let (addr, server) = peer("127.0.0.1", |s| {
         let (request, from) = receive(s);
-        let reply = answer(
-            &request,
-            MessageType::Acknowledgement,
-            request.message_id,
-            Code::NOT_FOUND,
-            "",
-        );
+        let reply = piggybacked(&request, Code::NOT_FOUND, "");
         send(s, from, &reply);
     });
     let response = CoapClient::new()
@@ -308,14 +312,7 @@ fn clones_share_the_socket_across_threads() {
         for _ in 0..8 {
             let (request, from) = receive(s);
             sources.push(from);
-            let path: Vec<&str> = request.options.uri_path().unwrap().collect();
-            let reply = answer(
-                &request,
-                MessageType::Acknowledgement,
-                request.message_id,
-                Code::CONTENT,
-                &path.join("/"),
-            );
+            let reply = piggybacked(&request, Code::CONTENT, &path_of(&request));
             send(s, from, &reply);
         }
         sources.dedup();
@@ -572,13 +569,7 @@ fn the_servers_client_sends_from_the_servers_socket() {
     let (peer_addr, peer_thread) = peer("127.0.0.1", move |s| {
         let (request, from) = receive(s);
         assert_eq!(from, server_addr);
-        let reply = answer(
-            &request,
-            MessageType::Acknowledgement,
-            request.message_id,
-            Code::CONTENT,
-            "",
-        );
+        let reply = piggybacked(&request, Code::CONTENT, "");
         send(s, from, &reply);
     });
     let response = server.client().get(&uri(peer_addr, "/")).unwrap();
@@ -741,13 +732,7 @@ fn dropping_an_observation_deregisters() {
             register.options.observe().unwrap().map(|o| o.get()),
             Some(0)
         );
-        let mut reply = answer(
-            &register,
-            MessageType::Acknowledgement,
-            register.message_id,
-            Code::CONTENT,
-            "first",
-        );
+        let mut reply = piggybacked(&register, Code::CONTENT, "first");
         reply.options = tern_coap::Options::builder()
             .push_observe(tern_coap::value::Observe::new(7).unwrap())
             .build()

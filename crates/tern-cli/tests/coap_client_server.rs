@@ -5,7 +5,6 @@ mod common;
 
 use common::*;
 
-use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
 use std::process::{Child, Output};
 use std::sync::mpsc;
@@ -29,16 +28,7 @@ impl Server {
         let mut args = vec!["coap", "serve", "--bind", "127.0.0.1:0", "-v"];
         args.extend_from_slice(extra);
         let mut child = tern(&args).spawn().expect("run tern coap serve");
-        let (tx, log) = mpsc::channel();
-        let stderr = BufReader::new(child.stderr.take().unwrap());
-        thread::spawn(move || {
-            for line in stderr.lines() {
-                let Ok(line) = line else { return };
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
+        let log = stderr_lines(&mut child);
         let first = log
             .recv_timeout(WAIT)
             .expect("tern coap serve says where it listens");

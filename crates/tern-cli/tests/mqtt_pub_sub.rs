@@ -5,11 +5,9 @@ mod common;
 
 use common::*;
 
-use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::process::{Child, Command, Output};
 use std::sync::mpsc;
-use std::thread;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -31,16 +29,7 @@ impl Sub {
         let mut all = vec!["mqtt", "sub", "-h", "127.0.0.1", "-p", &port, "-d"];
         all.extend_from_slice(args);
         let mut child = tern(&all).spawn().expect("run tern mqtt sub");
-        let (tx, rx) = mpsc::channel();
-        let stderr = BufReader::new(child.stderr.take().unwrap());
-        thread::spawn(move || {
-            for line in stderr.lines() {
-                let Ok(line) = line else { return };
-                if tx.send(line).is_err() {
-                    return;
-                }
-            }
-        });
+        let rx = stderr_lines(&mut child);
         let mut seen = Vec::new();
         loop {
             match rx.recv_timeout(WAIT) {

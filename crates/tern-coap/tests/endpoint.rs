@@ -2,12 +2,17 @@
 //! drive one endpoint by hand (the test plays the peer with hand-built datagrams on a
 //! virtual clock); those about two endpoints use the network simulation in `sim/`.
 
+mod common;
 mod sim;
 
 use core::net::SocketAddr;
 use core::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
+use common::{
+    ACK, CON, NON, RST, events, feed, feed_from, other_peer, peer, sent, sent_to, t, transmits,
+    wire,
+};
 use sim::{NetConfig, Sim, ms};
 use tern_coap::endpoint::{
     Endpoint, EndpointConfig, EndpointError, Event, IncomingId, Instant, Request, RequestError,
@@ -16,53 +21,8 @@ use tern_coap::endpoint::{
 use tern_coap::option::{OptionNumber, Options};
 use tern_coap::{Code, Message, MessageType, Token};
 
-const CON: MessageType = MessageType::Confirmable;
-const NON: MessageType = MessageType::NonConfirmable;
-const ACK: MessageType = MessageType::Acknowledgement;
-const RST: MessageType = MessageType::Reset;
-
-fn peer() -> SocketAddr {
-    "192.0.2.1:5683".parse().unwrap()
-}
-
-fn other_peer() -> SocketAddr {
-    "192.0.2.2:5683".parse().unwrap()
-}
-
-fn t(millis: u64) -> Instant {
-    Instant::from_millis(millis)
-}
-
 fn endpoint() -> Endpoint {
     Endpoint::new(EndpointConfig::default(), 7252)
-}
-
-/// Every datagram the endpoint wants sent, decoded, with its destination.
-fn sent(ep: &mut Endpoint) -> Vec<(SocketAddr, Message)> {
-    std::iter::from_fn(|| ep.poll_transmit())
-        .map(|t| (t.destination, Message::decode(t.datagram).unwrap()))
-        .collect()
-}
-
-/// Every datagram sent, decoded, checking they all go to `to`.
-fn sent_to(ep: &mut Endpoint, to: SocketAddr) -> Vec<Message> {
-    sent(ep)
-        .into_iter()
-        .map(|(d, m)| {
-            assert_eq!(d, to);
-            m
-        })
-        .collect()
-}
-
-fn events(ep: &mut Endpoint) -> Vec<Event> {
-    std::iter::from_fn(|| ep.poll_event()).collect()
-}
-
-fn wire(m: &Message) -> Bytes {
-    let mut b = BytesMut::new();
-    m.encode(&mut b).unwrap();
-    b.freeze()
 }
 
 fn message(mtype: MessageType, code: Code, mid: u16, token: &[u8]) -> Message {
@@ -90,11 +50,6 @@ fn empty(mtype: MessageType, mid: u16) -> Bytes {
     wire(&Message::empty(mtype, mid))
 }
 
-/// Feeds `m` from `from` at `now`.
-fn feed(ep: &mut Endpoint, now: Instant, from: SocketAddr, m: &Message) {
-    ep.handle_datagram(now, from, wire(m));
-}
-
 /// Sends a GET from a fresh client endpoint; returns the request on the wire.
 fn client_get(ep: &mut Endpoint, now: Instant, to: SocketAddr) -> (RequestId, Message) {
     let id = ep.request(now, to, Request::get("test").unwrap()).unwrap();
@@ -117,7 +72,7 @@ fn run_timers(ep: &mut Endpoint, until: Instant) -> Vec<(Instant, Message)> {
             next.is_none_or(|n| n > deadline),
             "busy loop at {deadline:?}"
         );
-        for (_, m) in sent(ep) {
+        for m in sent(ep) {
             out.push((deadline, m));
         }
     }
@@ -226,7 +181,7 @@ fn rfc7252_4_4_message_ids_start_at_a_random_value_and_are_not_reused() {
 fn rfc7252_4_5_duplicate_con_request_gets_the_same_ack_and_is_processed_once() {
     let mut ep = endpoint();
     let get = get_test(CON, 0x1234, &[1, 2]);
-    feed(&mut ep, t(0), peer(), &get);
+    feed(&mut ep, t(0), &get);
     let [Event::Request { id, .. }] = events(&mut ep)[..] else {
         panic!("one request")
     };
@@ -236,7 +191,7 @@ fn rfc7252_4_5_duplicate_con_request_gets_the_same_ack_and_is_processed_once() {
     assert_eq!(first.len(), 1);
     assert_eq!((first[0].mtype, first[0].message_id), (ACK, 0x1234));
     for later in [20, 5_000, 200_000] {
-        feed(&mut ep, t(later), peer(), &get);
+        feed(&mut ep, t(later), &get);
         assert_eq!(sent_to(&mut ep, peer()), first, "the cached ACK again");
         assert!(events(&mut ep).is_empty(), "processed once");
     }
@@ -250,18 +205,18 @@ fn rfc7252_4_5_duplicate_of_a_request_still_with_the_application_gets_no_answer_
     };
     let mut ep = Endpoint::new(cfg, 1);
     let get = get_test(CON, 9, &[1]);
-    feed(&mut ep, t(0), peer(), &get);
+    feed(&mut ep, t(0), &get);
     let [Event::Request { id, .. }] = events(&mut ep)[..] else {
         panic!()
     };
-    feed(&mut ep, t(100), peer(), &get);
+    feed(&mut ep, t(100), &get);
     assert!(sent(&mut ep).is_empty());
     assert!(events(&mut ep).is_empty());
     // The empty ACK goes out at the piggyback delay and stands for later duplicates.
     let acks = run_timers(&mut ep, t(1_000));
     assert_eq!(acks.len(), 1);
     assert_eq!((acks[0].1.mtype, acks[0].1.code), (ACK, Code::EMPTY));
-    feed(&mut ep, t(2_500), peer(), &get);
+    feed(&mut ep, t(2_500), &get);
     assert_eq!(sent_to(&mut ep, peer()), [acks[0].1.clone()]);
     let _ = id;
 }
@@ -270,9 +225,9 @@ fn rfc7252_4_5_duplicate_of_a_request_still_with_the_application_gets_no_answer_
 fn rfc7252_4_5_duplicate_non_request_is_ignored() {
     let mut ep = endpoint();
     let get = get_test(NON, 77, &[5]);
-    feed(&mut ep, t(0), peer(), &get);
+    feed(&mut ep, t(0), &get);
     assert_eq!(events(&mut ep).len(), 1);
-    feed(&mut ep, t(50), peer(), &get);
+    feed(&mut ep, t(50), &get);
     assert!(events(&mut ep).is_empty());
     assert!(sent(&mut ep).is_empty());
 }
@@ -281,8 +236,8 @@ fn rfc7252_4_5_duplicate_non_request_is_ignored() {
 fn rfc7252_4_5_the_same_message_id_from_another_peer_is_not_a_duplicate() {
     let mut ep = endpoint();
     let get = get_test(CON, 77, &[5]);
-    feed(&mut ep, t(0), peer(), &get);
-    feed(&mut ep, t(0), other_peer(), &get);
+    feed(&mut ep, t(0), &get);
+    feed_from(&mut ep, t(0), other_peer(), &get);
     assert_eq!(events(&mut ep).len(), 2);
 }
 
@@ -290,7 +245,7 @@ fn rfc7252_4_5_the_same_message_id_from_another_peer_is_not_a_duplicate() {
 fn rfc7252_4_5_duplicates_are_forgotten_after_exchange_lifetime() {
     let mut ep = endpoint();
     let get = get_test(CON, 3, &[1]);
-    feed(&mut ep, t(0), peer(), &get);
+    feed(&mut ep, t(0), &get);
     let [Event::Request { id, .. }] = events(&mut ep)[..] else {
         panic!()
     };
@@ -298,14 +253,14 @@ fn rfc7252_4_5_duplicates_are_forgotten_after_exchange_lifetime() {
     sent(&mut ep);
     let lifetime = EndpointConfig::default().transmission.exchange_lifetime();
     assert_eq!(lifetime, Duration::from_secs(247));
-    feed(&mut ep, t(246_000), peer(), &get);
+    feed(&mut ep, t(246_000), &get);
     assert!(
         events(&mut ep).is_empty(),
         "still a duplicate within the lifetime"
     );
     ep.handle_timeout(t(247_001));
     assert_eq!(ep.dedup_len(), 0);
-    feed(&mut ep, t(247_001), peer(), &get);
+    feed(&mut ep, t(247_001), &get);
     assert_eq!(events(&mut ep).len(), 1, "a new message after the lifetime");
 }
 
@@ -405,9 +360,9 @@ fn rfc7252_4_2_con_with_a_reserved_code_class_is_rejected_with_rst() {
     let mut ep = endpoint();
     for (class, mid) in [(1u8, 10u16), (6, 11), (7, 12)] {
         let code = Code::new(class, 1).unwrap();
-        feed(&mut ep, t(0), peer(), &message(CON, code, mid, &[1]));
+        feed(&mut ep, t(0), &message(CON, code, mid, &[1]));
         assert_eq!(sent_to(&mut ep, peer()), [Message::empty(RST, mid)]);
-        feed(&mut ep, t(0), peer(), &message(NON, code, mid + 100, &[1]));
+        feed(&mut ep, t(0), &message(NON, code, mid + 100, &[1]));
         assert!(sent(&mut ep).is_empty());
     }
     assert!(events(&mut ep).is_empty());
@@ -420,7 +375,6 @@ fn rfc7252_4_2_ack_carrying_a_request_is_ignored() {
     feed(
         &mut ep,
         t(5),
-        peer(),
         &get_test(ACK, req.message_id, req.token.as_bytes()),
     );
     assert!(sent(&mut ep).is_empty());
@@ -458,19 +412,19 @@ fn rfc7252_5_3_2_piggybacked_response_matches_message_id_and_token() {
     // The right Message ID with the wrong token is rejected: ignored, still retransmitted.
     let mut wrong = message(ACK, Code::CONTENT, req.message_id, b"nope");
     wrong.payload = Bytes::from_static(b"x");
-    feed(&mut ep, t(10), peer(), &wrong);
+    feed(&mut ep, t(10), &wrong);
     assert!(events(&mut ep).is_empty());
     assert_eq!(ep.in_flight_len(), 1);
     // The right token with another Message ID is no piggybacked response either.
     let other_mid = message(ACK, Code::CONTENT, req.message_id ^ 1, req.token.as_bytes());
-    feed(&mut ep, t(10), peer(), &other_mid);
+    feed(&mut ep, t(10), &other_mid);
     assert!(events(&mut ep).is_empty());
     // Both right, but from another endpoint: nothing (§5.3.2 rule 1).
     let mut right = message(ACK, Code::CONTENT, req.message_id, req.token.as_bytes());
     right.payload = Bytes::from_static(b"21.5");
-    feed(&mut ep, t(10), other_peer(), &right);
+    feed_from(&mut ep, t(10), other_peer(), &right);
     assert!(events(&mut ep).is_empty());
-    feed(&mut ep, t(20), peer(), &right);
+    feed(&mut ep, t(20), &right);
     assert_eq!(
         events(&mut ep),
         [Event::Response {
@@ -494,7 +448,7 @@ fn rfc7252_5_2_2_separate_response_is_matched_by_token_and_acknowledged() {
     );
     let mut resp = message(CON, Code::CONTENT, 0x4242, req.token.as_bytes());
     resp.payload = Bytes::from_static(b"late");
-    feed(&mut ep, t(10_000), peer(), &resp);
+    feed(&mut ep, t(10_000), &resp);
     assert_eq!(sent_to(&mut ep, peer()), [Message::empty(ACK, 0x4242)]);
     assert_eq!(
         events(&mut ep),
@@ -504,7 +458,7 @@ fn rfc7252_5_2_2_separate_response_is_matched_by_token_and_acknowledged() {
         }]
     );
     // A duplicate of the CON response gets the same empty ACK and is not delivered again.
-    feed(&mut ep, t(12_000), peer(), &resp);
+    feed(&mut ep, t(12_000), &resp);
     assert_eq!(sent_to(&mut ep, peer()), [Message::empty(ACK, 0x4242)]);
     assert!(events(&mut ep).is_empty());
 }
@@ -516,7 +470,6 @@ fn rfc7252_5_2_2_con_response_before_the_ack_stops_retransmission() {
     feed(
         &mut ep,
         t(500),
-        peer(),
         &message(CON, Code::CONTENT, 99, req.token.as_bytes()),
     );
     assert_eq!(sent_to(&mut ep, peer()), [Message::empty(ACK, 99)]);
@@ -535,22 +488,12 @@ fn rfc7252_5_3_2_response_with_an_unknown_token_is_rejected() {
     let mut ep = endpoint();
     let (_, req) = client_get(&mut ep, t(0), peer());
     // CON: RST. NON: RST too (§4.3 allows it; it tells the sender to stop).
-    feed(
-        &mut ep,
-        t(10),
-        peer(),
-        &message(CON, Code::CONTENT, 500, b"zz"),
-    );
+    feed(&mut ep, t(10), &message(CON, Code::CONTENT, 500, b"zz"));
     assert_eq!(sent_to(&mut ep, peer()), [Message::empty(RST, 500)]);
-    feed(
-        &mut ep,
-        t(10),
-        peer(),
-        &message(NON, Code::CONTENT, 501, b"zz"),
-    );
+    feed(&mut ep, t(10), &message(NON, Code::CONTENT, 501, b"zz"));
     assert_eq!(sent_to(&mut ep, peer()), [Message::empty(RST, 501)]);
     // The right token from another endpoint is unknown there.
-    feed(
+    feed_from(
         &mut ep,
         t(10),
         other_peer(),
@@ -571,7 +514,7 @@ fn rfc7252_5_4_1_response_with_an_unrecognized_critical_option_is_rejected() {
         .push(OptionNumber(9999), "x")
         .build()
         .unwrap();
-    feed(&mut ep, t(20), peer(), &resp);
+    feed(&mut ep, t(20), &resp);
     assert_eq!(sent_to(&mut ep, peer()), [Message::empty(RST, 7)]);
     assert_eq!(
         events(&mut ep),
@@ -587,7 +530,7 @@ fn rfc7252_5_4_1_response_with_an_unrecognized_critical_option_is_rejected() {
         .push(OptionNumber(9998), "x")
         .build()
         .unwrap();
-    feed(&mut ep, t(40), peer(), &resp);
+    feed(&mut ep, t(40), &resp);
     assert!(matches!(events(&mut ep)[..], [Event::Response { id: got, .. }] if got == id));
 }
 
@@ -603,7 +546,7 @@ fn rfc7252_4_7_nstart_1_sends_one_request_per_peer_and_queues_the_rest_in_order(
     let other = ep
         .request(t(0), other_peer(), Request::get("z").unwrap())
         .unwrap();
-    let out = sent(&mut ep);
+    let out = transmits(&mut ep);
     assert_eq!(out.len(), 2);
     let mut order = Vec::new();
     let mut current = out.iter().find(|(d, _)| *d == peer()).unwrap().1.clone();
@@ -621,7 +564,7 @@ fn rfc7252_4_7_nstart_1_sends_one_request_per_peer_and_queues_the_rest_in_order(
             current.message_id,
             current.token.as_bytes(),
         );
-        feed(&mut ep, t(10 * (i as u64 + 1)), peer(), &answer);
+        feed(&mut ep, t(10 * (i as u64 + 1)), &answer);
         assert!(matches!(events(&mut ep)[..], [Event::Response { id: got, .. }] if got == *id));
         let next = sent_to(&mut ep, peer());
         if i + 1 < ids.len() {
@@ -690,7 +633,6 @@ fn rfc7252_4_7_non_requests_are_outstanding_until_answered() {
     feed(
         &mut ep,
         t(30),
-        peer(),
         &message(CON, Code::CONTENT, 1000, req.token.as_bytes()),
     );
     let out = sent_to(&mut ep, peer());
@@ -757,7 +699,6 @@ fn cancel_stops_retransmission_and_a_late_response_gets_rst() {
     feed(
         &mut ep,
         t(20),
-        peer(),
         &message(CON, Code::CONTENT, 5, req.token.as_bytes()),
     );
     assert_eq!(sent_to(&mut ep, peer()), [Message::empty(RST, 5)]);
@@ -812,7 +753,6 @@ fn rfc7252_5_3_1_zero_length_tokens_allow_one_open_exchange_per_peer() {
     feed(
         &mut ep,
         t(10),
-        peer(),
         &message(ACK, Code::CONTENT, first.message_id, &[]),
     );
     assert!(matches!(events(&mut ep)[..], [Event::Response { id, .. }] if id == first_id));
@@ -840,7 +780,7 @@ fn rfc7252_4_3_ping_completes_with_rst() {
 #[test]
 fn rfc7252_5_2_1_answer_within_the_piggyback_delay_is_piggybacked() {
     let mut ep = endpoint();
-    feed(&mut ep, t(0), peer(), &get_test(CON, 0x10, &[0xaa, 0xbb]));
+    feed(&mut ep, t(0), &get_test(CON, 0x10, &[0xaa, 0xbb]));
     let [
         Event::Request {
             id,
@@ -878,7 +818,7 @@ fn rfc7252_5_2_1_answer_within_the_piggyback_delay_is_piggybacked() {
 #[test]
 fn rfc7252_5_2_2_late_answer_goes_in_a_separate_con_retransmitted_until_acknowledged() {
     let mut ep = endpoint();
-    feed(&mut ep, t(0), peer(), &get_test(CON, 0x20, &[1]));
+    feed(&mut ep, t(0), &get_test(CON, 0x20, &[1]));
     let [Event::Request { id, .. }] = events(&mut ep)[..] else {
         panic!()
     };
@@ -914,7 +854,7 @@ fn rfc7252_5_2_2_late_answer_goes_in_a_separate_con_retransmitted_until_acknowle
 fn rfc7252_5_2_2_separate_response_reset_or_never_acknowledged_is_reported() {
     for (mid, reset) in [(1u16, true), (2, false)] {
         let mut ep = endpoint();
-        feed(&mut ep, t(0), peer(), &get_test(CON, mid, &[mid as u8]));
+        feed(&mut ep, t(0), &get_test(CON, mid, &[mid as u8]));
         let [Event::Request { id, .. }] = events(&mut ep)[..] else {
             panic!()
         };
@@ -940,7 +880,7 @@ fn rfc7252_5_2_2_separate_response_reset_or_never_acknowledged_is_reported() {
 #[test]
 fn rfc7252_5_2_3_non_request_gets_a_non_response_with_a_new_message_id() {
     let mut ep = endpoint();
-    feed(&mut ep, t(0), peer(), &get_test(NON, 0x30, &[3]));
+    feed(&mut ep, t(0), &get_test(NON, 0x30, &[3]));
     let [
         Event::Request {
             id, ref request, ..
@@ -970,7 +910,7 @@ fn rfc7252_5_4_1_con_request_with_an_unrecognized_critical_option_gets_4_02() {
         .push(OptionNumber(2049), "?")
         .build()
         .unwrap();
-    feed(&mut ep, t(0), peer(), &req);
+    feed(&mut ep, t(0), &req);
     assert!(events(&mut ep).is_empty(), "the application never sees it");
     let [ack] = &sent_to(&mut ep, peer())[..] else {
         panic!()
@@ -983,12 +923,12 @@ fn rfc7252_5_4_1_con_request_with_an_unrecognized_critical_option_gets_4_02() {
     let diagnostic = std::str::from_utf8(&ack.payload).unwrap();
     assert!(diagnostic.contains("2049"), "{diagnostic}");
     // A duplicate gets the same answer.
-    feed(&mut ep, t(10), peer(), &req);
+    feed(&mut ep, t(10), &req);
     assert_eq!(sent_to(&mut ep, peer()), std::slice::from_ref(ack));
     // As NON: rejected (§4.3), with RST.
     req.mtype = NON;
     req.message_id = 0x41;
-    feed(&mut ep, t(20), peer(), &req);
+    feed(&mut ep, t(20), &req);
     assert_eq!(sent_to(&mut ep, peer()), [Message::empty(RST, 0x41)]);
     // An unrecognized elective option is ignored: the request goes through.
     req.mtype = CON;
@@ -998,7 +938,7 @@ fn rfc7252_5_4_1_con_request_with_an_unrecognized_critical_option_gets_4_02() {
         .push(OptionNumber(2050), "?")
         .build()
         .unwrap();
-    feed(&mut ep, t(30), peer(), &req);
+    feed(&mut ep, t(30), &req);
     assert_eq!(events(&mut ep).len(), 1);
 }
 
@@ -1011,11 +951,11 @@ fn pending_limit_per_peer_answers_5_03_with_max_age() {
     };
     let mut ep = Endpoint::new(cfg, 1);
     for mid in 0..2 {
-        feed(&mut ep, t(0), peer(), &get_test(CON, mid, &[mid as u8]));
+        feed(&mut ep, t(0), &get_test(CON, mid, &[mid as u8]));
     }
     assert_eq!(events(&mut ep).len(), 2);
     let over = get_test(CON, 2, &[2]);
-    feed(&mut ep, t(0), peer(), &over);
+    feed(&mut ep, t(0), &over);
     assert!(events(&mut ep).is_empty());
     let [ack] = &sent_to(&mut ep, peer())[..] else {
         panic!()
@@ -1026,13 +966,13 @@ fn pending_limit_per_peer_answers_5_03_with_max_age() {
     );
     assert_eq!(ack.options.max_age().unwrap(), 9);
     // Its duplicate gets the same 5.03 rather than a processing it was refused.
-    feed(&mut ep, t(10), peer(), &over);
+    feed(&mut ep, t(10), &over);
     assert_eq!(sent_to(&mut ep, peer()), std::slice::from_ref(ack));
     assert!(events(&mut ep).is_empty());
     // A NON over the limit is dropped; another peer is not limited.
-    feed(&mut ep, t(10), peer(), &get_test(NON, 3, &[3]));
+    feed(&mut ep, t(10), &get_test(NON, 3, &[3]));
     assert!(sent(&mut ep).is_empty());
-    feed(&mut ep, t(10), other_peer(), &get_test(CON, 3, &[3]));
+    feed_from(&mut ep, t(10), other_peer(), &get_test(CON, 3, &[3]));
     assert_eq!(events(&mut ep).len(), 1);
 }
 
@@ -1045,12 +985,12 @@ fn pending_limit_in_total_answers_5_03() {
     let mut ep = Endpoint::new(cfg, 1);
     for port in 0..4u16 {
         let from: SocketAddr = format!("192.0.2.1:{}", 1000 + port).parse().unwrap();
-        feed(&mut ep, t(0), from, &get_test(CON, 1, &[1]));
+        feed_from(&mut ep, t(0), from, &get_test(CON, 1, &[1]));
     }
     assert_eq!(events(&mut ep).len(), 3);
     let out = sent(&mut ep);
     assert_eq!(out.len(), 1);
-    assert_eq!(out[0].1.code, Code::SERVICE_UNAVAILABLE);
+    assert_eq!(out[0].code, Code::SERVICE_UNAVAILABLE);
 }
 
 #[test]
@@ -1061,10 +1001,10 @@ fn full_dedup_cache_drops_new_requests_until_entries_expire() {
     };
     let mut ep = Endpoint::new(cfg, 1);
     for mid in 0..4 {
-        feed(&mut ep, t(0), peer(), &get_test(NON, mid, &[1]));
+        feed(&mut ep, t(0), &get_test(NON, mid, &[1]));
     }
     assert_eq!(events(&mut ep).len(), 4);
-    feed(&mut ep, t(0), peer(), &get_test(CON, 100, &[1]));
+    feed(&mut ep, t(0), &get_test(CON, 100, &[1]));
     assert!(events(&mut ep).is_empty());
     assert!(
         sent(&mut ep).is_empty(),
@@ -1072,7 +1012,7 @@ fn full_dedup_cache_drops_new_requests_until_entries_expire() {
     );
     // After NON_LIFETIME the entries are gone and the retransmission is served.
     ep.handle_timeout(t(145_001));
-    feed(&mut ep, t(145_001), peer(), &get_test(CON, 100, &[1]));
+    feed(&mut ep, t(145_001), &get_test(CON, 100, &[1]));
     assert_eq!(events(&mut ep).len(), 1);
 }
 
@@ -1099,16 +1039,16 @@ fn rfc7252_4_5_a_full_dedup_cache_forgets_finished_exchanges_not_new_requests() 
     };
     let mut ep = Endpoint::new(cfg, 1);
     // Four answered exchanges (a CON with a piggybacked answer, NONs answered) fill it.
-    feed(&mut ep, t(0), peer(), &get_test(CON, 0, &[1]));
+    feed(&mut ep, t(0), &get_test(CON, 0, &[1]));
     for mid in 1..4 {
-        feed(&mut ep, t(0), peer(), &get_test(NON, mid, &[2]));
+        feed(&mut ep, t(0), &get_test(NON, mid, &[2]));
     }
     assert_eq!(answer_all(&mut ep, t(0)), 4);
     sent(&mut ep);
     assert_eq!(ep.dedup_len(), 4);
     // A new request is served at once (relaxing deduplication of the oldest finished
     // exchange, as §4.5 allows), rather than refused for EXCHANGE_LIFETIME.
-    feed(&mut ep, t(1), peer(), &get_test(CON, 100, &[3]));
+    feed(&mut ep, t(1), &get_test(CON, 100, &[3]));
     assert_eq!(
         answer_all(&mut ep, t(1)),
         1,
@@ -1118,7 +1058,7 @@ fn rfc7252_4_5_a_full_dedup_cache_forgets_finished_exchanges_not_new_requests() 
     assert!(ep.dedup_len() <= 4);
     assert!(ep.dedup_forgotten() > 0, "the early forgetting is counted");
     // Its duplicate is still recognised and answered from the cache, not processed again.
-    feed(&mut ep, t(2), peer(), &get_test(CON, 100, &[3]));
+    feed(&mut ep, t(2), &get_test(CON, 100, &[3]));
     assert!(events(&mut ep).is_empty());
     assert_eq!(sent(&mut ep).len(), 1, "the cached answer is replayed");
 }
@@ -1137,7 +1077,7 @@ fn a_flood_of_distinct_requests_keeps_memory_bounded() {
         let from: SocketAddr = format!("192.0.2.{}:{}", i % 200, 2000 + i % 7)
             .parse()
             .unwrap();
-        feed(
+        feed_from(
             &mut ep,
             t(u64::from(i)),
             from,
@@ -1164,7 +1104,7 @@ fn respond_checks_the_code_and_the_size() {
         ..EndpointConfig::default()
     };
     let mut ep = Endpoint::new(cfg, 1);
-    feed(&mut ep, t(0), peer(), &get_test(CON, 1, &[1]));
+    feed(&mut ep, t(0), &get_test(CON, 1, &[1]));
     let [Event::Request { id, .. }] = events(&mut ep)[..] else {
         panic!()
     };
@@ -1186,7 +1126,7 @@ fn respond_checks_the_code_and_the_size() {
 #[test]
 fn a_request_never_answered_expires_after_exchange_lifetime() {
     let mut ep = endpoint();
-    feed(&mut ep, t(0), peer(), &get_test(CON, 1, &[1]));
+    feed(&mut ep, t(0), &get_test(CON, 1, &[1]));
     let [Event::Request { id, .. }] = events(&mut ep)[..] else {
         panic!()
     };

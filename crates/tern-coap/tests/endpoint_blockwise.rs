@@ -2,58 +2,22 @@
 //! the test plays the peer with hand-built datagrams on a virtual clock, or runs two
 //! endpoints through the network simulation.
 
+mod common;
 mod sim;
 
-use core::net::SocketAddr;
 use core::time::Duration;
 
 use bytes::{Bytes, BytesMut};
+use common::{ACK, CON, NON, body, events, feed, peer, sent, t, the_request};
 use sim::{NetConfig, Sim};
 use tern_coap::endpoint::block::{Block1Error, Block2Error};
-use tern_coap::endpoint::{
-    Endpoint, EndpointConfig, Event, Instant, Request, RequestError, Response,
-};
+use tern_coap::endpoint::{Endpoint, EndpointConfig, Event, Request, RequestError, Response};
 use tern_coap::option::{OptionNumber, Options, OptionsBuilder};
 use tern_coap::value::{Block, ETag};
 use tern_coap::{Code, Message, MessageType, Token};
 
-const CON: MessageType = MessageType::Confirmable;
-const NON: MessageType = MessageType::NonConfirmable;
-const ACK: MessageType = MessageType::Acknowledgement;
-
-fn peer() -> SocketAddr {
-    "192.0.2.1:5683".parse().unwrap()
-}
-
-fn t(millis: u64) -> Instant {
-    Instant::from_millis(millis)
-}
-
 fn block(num: u32, more: bool, szx: u8) -> Block {
     Block::new(num, more, szx).unwrap()
-}
-
-fn body(len: usize) -> Bytes {
-    (0..len)
-        .map(|i| (i % 251) as u8)
-        .collect::<Vec<u8>>()
-        .into()
-}
-
-fn sent(ep: &mut Endpoint) -> Vec<Message> {
-    std::iter::from_fn(|| ep.poll_transmit())
-        .map(|t| Message::decode(t.datagram).unwrap())
-        .collect()
-}
-
-fn events(ep: &mut Endpoint) -> Vec<Event> {
-    std::iter::from_fn(|| ep.poll_event()).collect()
-}
-
-fn feed(ep: &mut Endpoint, now: Instant, m: &Message) {
-    let mut b = BytesMut::new();
-    m.encode(&mut b).unwrap();
-    ep.handle_datagram(now, peer(), b.freeze());
 }
 
 /// A piggybacked response to `request` with these options and payload.
@@ -86,13 +50,6 @@ fn request(
     }
 }
 
-fn the_request(ep: &mut Endpoint) -> (tern_coap::endpoint::IncomingId, Request) {
-    match events(ep).as_slice() {
-        [Event::Request { id, request, .. }] => (*id, request.clone()),
-        other => panic!("expected one request, got {other:?}"),
-    }
-}
-
 // ----- the client -------------------------------------------------------------------------------
 
 #[test]
@@ -110,7 +67,11 @@ fn client_refuses_a_response_body_over_max_reassembly_bytes() {
     let first = Options::builder()
         .push_block2(block(0, true, 6))
         .push_size2(5_000);
-    feed(&mut ep, t(10), &ack(&get, Code::CONTENT, first, body(1024)));
+    feed(
+        &mut ep,
+        t(10),
+        &ack(&get, Code::CONTENT, first, body(1024, 0)),
+    );
     assert_eq!(
         events(&mut ep),
         [Event::RequestFailed {
@@ -132,7 +93,7 @@ fn client_refuses_a_response_body_over_max_reassembly_bytes() {
         feed(
             &mut ep,
             t(10),
-            &ack(&get, Code::CONTENT, options, body(1024)),
+            &ack(&get, Code::CONTENT, options, body(1024, 0)),
         );
         if num == 0 {
             get = sent(&mut ep).remove(0);
@@ -163,13 +124,21 @@ fn rfc7959_2_4_a_get_starts_over_when_the_etag_changes_then_gives_up() {
         let first = Options::builder()
             .push_etag(tag)
             .push_block2(block(0, true, 6));
-        feed(&mut ep, t(10), &ack(&get, Code::CONTENT, first, body(1024)));
+        feed(
+            &mut ep,
+            t(10),
+            &ack(&get, Code::CONTENT, first, body(1024, 0)),
+        );
         get = sent(&mut ep).remove(0);
         let other = ETag::new(&[round, 1]).unwrap();
         let second = Options::builder()
             .push_etag(other)
             .push_block2(block(1, false, 6));
-        feed(&mut ep, t(20), &ack(&get, Code::CONTENT, second, body(10)));
+        feed(
+            &mut ep,
+            t(20),
+            &ack(&get, Code::CONTENT, second, body(10, 0)),
+        );
         let out = sent(&mut ep);
         if let Some(again) = out.first() {
             // Starts over from block 0, asking for the size in use.
@@ -205,7 +174,7 @@ fn a_request_that_names_a_later_block_is_answered_as_it_is() {
     feed(
         &mut ep,
         t(10),
-        &ack(&get, Code::CONTENT, options, body(256)),
+        &ack(&get, Code::CONTENT, options, body(256, 0)),
     );
     assert!(sent(&mut ep).is_empty(), "no follow-up");
     let [Event::Response { id: got, response }] = &events(&mut ep)[..] else {
@@ -223,7 +192,7 @@ fn a_request_that_names_a_later_block_is_answered_as_it_is() {
 fn rfc7959_2_9_3_a_4_13_the_body_cannot_satisfy_is_the_response() {
     let mut ep = Endpoint::new(EndpointConfig::default(), 5);
     let id = ep
-        .request(t(0), peer(), Request::put("r", body(3_000)).unwrap())
+        .request(t(0), peer(), Request::put("r", body(3_000, 0)).unwrap())
         .unwrap();
     let first = sent(&mut ep).remove(0);
     assert_eq!(first.options.size1().unwrap(), Some(3_000));
@@ -247,7 +216,7 @@ fn rfc7959_2_9_3_a_4_13_the_body_cannot_satisfy_is_the_response() {
 #[test]
 fn rfc7959_2_9_3_a_4_13_with_a_smaller_block1_restarts_with_smaller_blocks() {
     let mut ep = Endpoint::new(EndpointConfig::default(), 6);
-    ep.request(t(0), peer(), Request::put("r", body(3_000)).unwrap())
+    ep.request(t(0), peer(), Request::put("r", body(3_000, 0)).unwrap())
         .unwrap();
     let first = sent(&mut ep).remove(0);
     assert_eq!(
@@ -270,14 +239,14 @@ fn rfc7959_2_9_3_a_4_13_with_a_smaller_block1_restarts_with_smaller_blocks() {
         again.options.block1(false).unwrap(),
         Some(block(0, true, 4))
     );
-    assert_eq!(again.payload, body(3_000).slice(..256));
+    assert_eq!(again.payload, body(3_000, 0).slice(..256));
 }
 
 #[test]
 fn rfc7959_2_3_a_server_acknowledging_another_block_fails_the_request() {
     let mut ep = Endpoint::new(EndpointConfig::default(), 7);
     let id = ep
-        .request(t(0), peer(), Request::put("r", body(3_000)).unwrap())
+        .request(t(0), peer(), Request::put("r", body(3_000, 0)).unwrap())
         .unwrap();
     let first = sent(&mut ep).remove(0);
     let options = Options::builder().push_block1(block(5, true, 6));
@@ -301,7 +270,7 @@ fn rfc7959_2_3_a_server_acknowledging_another_block_fails_the_request() {
 #[test]
 fn each_block_goes_in_a_request_of_its_own_with_a_new_token() {
     let mut ep = Endpoint::new(EndpointConfig::default(), 8);
-    ep.request(t(0), peer(), Request::put("r", body(2_100)).unwrap())
+    ep.request(t(0), peer(), Request::put("r", body(2_100, 0)).unwrap())
         .unwrap();
     let mut seen = Vec::new();
     let mut out = sent(&mut ep).remove(0);
@@ -356,8 +325,8 @@ fn rfc9175_3_3_concurrent_uploads_to_one_resource_carry_different_request_tags()
             ))
         }),
     );
-    let a = body(2_500);
-    let b: Bytes = body(2_500)
+    let a = body(2_500, 0);
+    let b: Bytes = body(2_500, 0)
         .iter()
         .map(|x| x ^ 0xff)
         .collect::<Vec<u8>>()
@@ -416,7 +385,7 @@ fn server_refuses_a_block1_body_over_max_reassembly_bytes_with_4_13_and_size1() 
     feed(
         &mut ep,
         t(0),
-        &request(CON, Code::PUT, 1, first, body(1024)),
+        &request(CON, Code::PUT, 1, first, body(1024, 0)),
     );
     let reply = sent(&mut ep).remove(0);
     assert_eq!(reply.code, Code::REQUEST_ENTITY_TOO_LARGE);
@@ -427,7 +396,7 @@ fn server_refuses_a_block1_body_over_max_reassembly_bytes_with_4_13_and_size1() 
         feed(
             &mut ep,
             t(0),
-            &request(CON, Code::PUT, 10 + num as u16, options, body(1024)),
+            &request(CON, Code::PUT, 10 + num as u16, options, body(1024, 0)),
         );
     }
     let replies: Vec<Code> = sent(&mut ep).iter().map(|m| m.code).collect();
@@ -459,7 +428,7 @@ fn server_limits_block1_transfers_in_number_and_bytes() {
         feed(
             &mut ep,
             t(0),
-            &request(CON, Code::PUT, i as u16, options, body(1024)),
+            &request(CON, Code::PUT, i as u16, options, body(1024, 0)),
         );
         codes.push(sent(&mut ep).remove(0));
     }
@@ -492,7 +461,7 @@ fn rfc7959_2_5_a_block_out_of_order_gets_4_08_and_a_retransmission_the_same_answ
         Code::PUT,
         1,
         Options::builder().push_block1(block(0, true, 6)),
-        body(1024),
+        body(1024, 0),
     );
     feed(&mut ep, t(0), &first);
     let continue_ = sent(&mut ep).remove(0);
@@ -505,7 +474,7 @@ fn rfc7959_2_5_a_block_out_of_order_gets_4_08_and_a_retransmission_the_same_answ
         Code::PUT,
         2,
         Options::builder().push_block1(block(2, true, 6)),
-        body(1024),
+        body(1024, 0),
     );
     feed(&mut ep, t(200), &skip);
     assert_eq!(
@@ -526,7 +495,7 @@ fn rfc7959_2_3_the_final_response_carries_the_last_block1_and_the_application_th
         feed(
             &mut ep,
             t(0),
-            &request(NON, Code::POST, num as u16, options, body(len)),
+            &request(NON, Code::POST, num as u16, options, body(len, 0)),
         );
     }
     let continue_ = sent(&mut ep).remove(0);
@@ -564,7 +533,7 @@ fn rfc7959_2_4_block_responses_carry_one_etag_and_the_kept_body_serves_the_follo
     ep.respond(
         t(0),
         id,
-        Response::new(Code::CONTENT).with_payload(body(2_500)),
+        Response::new(Code::CONTENT).with_payload(body(2_500, 0)),
     )
     .unwrap();
     let first = sent(&mut ep).remove(0);
@@ -586,7 +555,7 @@ fn rfc7959_2_4_block_responses_carry_one_etag_and_the_kept_body_serves_the_follo
         );
         got.extend_from_slice(&m.payload);
     }
-    assert_eq!(got, body(2_500));
+    assert_eq!(got, body(2_500, 0));
     assert!(events(&mut ep).is_empty(), "the application answered once");
     assert_eq!(
         ep.block_bytes(),
@@ -603,7 +572,7 @@ fn rfc7959_2_4_block_responses_carry_one_etag_and_the_kept_body_serves_the_follo
     let own = ETag::new(b"v1").unwrap();
     let r = Response::builder(Code::CONTENT)
         .options(|o| o.push_etag(own))
-        .payload(body(2_000))
+        .payload(body(2_000, 0))
         .build()
         .unwrap();
     ep.respond(t(20), id, r).unwrap();
@@ -630,7 +599,7 @@ fn server_keeps_bodies_within_its_limits_and_then_asks_again_or_answers_4_08() {
         ep.respond(
             t(0),
             id,
-            Response::new(Code::CONTENT).with_payload(body(3_000)),
+            Response::new(Code::CONTENT).with_payload(body(3_000, 0)),
         )
         .unwrap();
         sent(&mut ep);
@@ -651,12 +620,12 @@ fn server_keeps_bodies_within_its_limits_and_then_asks_again_or_answers_4_08() {
     ep.respond(
         t(10),
         id,
-        Response::new(Code::CONTENT).with_payload(body(3_000)),
+        Response::new(Code::CONTENT).with_payload(body(3_000, 0)),
     )
     .unwrap();
     let m = sent(&mut ep).remove(0);
     assert_eq!(m.options.block2(false).unwrap(), Some(block(1, true, 6)));
-    assert_eq!(m.payload, body(3_000).slice(1024..2048));
+    assert_eq!(m.payload, body(3_000, 0).slice(1024..2048));
     // A POST's follow-up whose body is gone: 4.08, not the application.
     let options = Options::builder()
         .push(OptionNumber::URI_PATH, "p")
@@ -690,7 +659,7 @@ fn a_block_beyond_the_end_is_answered_4_02_and_an_error_is_not_served_by_number(
     ep.respond(
         t(0),
         id,
-        Response::new(Code::CONTENT).with_payload(body(300)),
+        Response::new(Code::CONTENT).with_payload(body(300, 0)),
     )
     .unwrap();
     assert_eq!(sent(&mut ep).remove(0).code, Code::BAD_OPTION);
@@ -723,7 +692,7 @@ fn a_response_with_its_own_block2_goes_as_it_is() {
     let (id, _) = the_request(&mut ep);
     let r = Response::builder(Code::CONTENT)
         .options(|o| o.push_block2(block(0, true, 2)))
-        .payload(body(64))
+        .payload(body(64, 0))
         .build()
         .unwrap();
     ep.respond(t(0), id, r).unwrap();
@@ -751,7 +720,7 @@ fn blocks_shrink_to_fit_max_message_size() {
             ))
         }),
     );
-    let id = sim.request(client, server, Request::post("r", body(2_000)).unwrap());
+    let id = sim.request(client, server, Request::post("r", body(2_000, 0)).unwrap());
     sim.drive_bounded(10_000);
     assert!(sim.wire.iter().all(|w| {
         let mut b = BytesMut::new();
@@ -766,6 +735,6 @@ fn blocks_shrink_to_fit_max_message_size() {
         .unwrap();
     assert_eq!(up.size(), 256);
     assert!(sim.events(client).iter().any(
-        |e| matches!(e, Event::Response { id: got, response } if *got == id && response.payload == body(2_000))
+        |e| matches!(e, Event::Response { id: got, response } if *got == id && response.payload == body(2_000, 0))
     ));
 }

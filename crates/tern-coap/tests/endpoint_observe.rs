@@ -1,47 +1,20 @@
 //! Scenario tests of Observe (RFC 7641) in the endpoint, one per rule or limit: the test
 //! plays the peer with hand-built datagrams on a virtual clock.
 
-use core::net::SocketAddr;
+mod common;
+
 use core::time::Duration;
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
+use common::{ACK, CON, NON, RST, events, feed, peer, sent, t, the_request};
 use tern_coap::endpoint::observe::ObserversConfig;
 use tern_coap::endpoint::{
-    Endpoint, EndpointConfig, EndpointError, Event, IncomingId, Instant, ObservationEnd, Request,
-    RequestError, RequestId, Response,
+    Endpoint, EndpointConfig, EndpointError, Event, Instant, ObservationEnd, Request, RequestError,
+    RequestId, Response,
 };
 use tern_coap::option::{Options, OptionsBuilder};
 use tern_coap::value::Observe;
 use tern_coap::{Code, Message, MessageType, Token};
-
-const CON: MessageType = MessageType::Confirmable;
-const NON: MessageType = MessageType::NonConfirmable;
-const ACK: MessageType = MessageType::Acknowledgement;
-const RST: MessageType = MessageType::Reset;
-
-fn peer() -> SocketAddr {
-    "192.0.2.1:5683".parse().unwrap()
-}
-
-fn t(millis: u64) -> Instant {
-    Instant::from_millis(millis)
-}
-
-fn sent(ep: &mut Endpoint) -> Vec<Message> {
-    std::iter::from_fn(|| ep.poll_transmit())
-        .map(|t| Message::decode(t.datagram).unwrap())
-        .collect()
-}
-
-fn events(ep: &mut Endpoint) -> Vec<Event> {
-    std::iter::from_fn(|| ep.poll_event()).collect()
-}
-
-fn feed(ep: &mut Endpoint, now: Instant, m: &Message) {
-    let mut b = BytesMut::new();
-    m.encode(&mut b).unwrap();
-    ep.handle_datagram(now, peer(), b.freeze());
-}
 
 fn obs(v: u32) -> Observe {
     Observe::new(v).unwrap()
@@ -482,16 +455,9 @@ fn registration(mtype: MessageType, mid: u16, token: u8) -> Message {
     }
 }
 
-fn the_request(ep: &mut Endpoint) -> IncomingId {
-    match events(ep).as_slice() {
-        [Event::Request { id, .. }] => *id,
-        other => panic!("expected a request, got {other:?}"),
-    }
-}
-
 fn register(ep: &mut Endpoint, now: Instant, m: &Message) -> Message {
     feed(ep, now, m);
-    let id = the_request(ep);
+    let id = the_request(ep).0;
     ep.respond_observable(
         now,
         id,
@@ -537,7 +503,7 @@ fn rfc7641_4_1_a_registration_answered_with_respond_leaves_the_client_unregister
     assert_eq!(ep.observers_len(), 1);
     // It registers again, and the application answers as to a plain GET: it is removed.
     feed(&mut ep, t(1), &registration(CON, 2, 1));
-    let id = the_request(&mut ep);
+    let id = the_request(&mut ep).0;
     ep.respond(t(1), id, content("v")).unwrap();
     assert_eq!(sent(&mut ep)[0].options.observe().unwrap(), None);
     assert_eq!(ep.observers_len(), 0);
@@ -550,7 +516,7 @@ fn rfc7641_4_1_a_registration_answered_with_respond_leaves_the_client_unregister
     );
     // A 4.04 through respond_observable does not register either.
     feed(&mut ep, t(2), &registration(CON, 3, 1));
-    let id = the_request(&mut ep);
+    let id = the_request(&mut ep).0;
     ep.respond_observable(t(2), id, Response::new(Code::NOT_FOUND), "obs")
         .unwrap();
     assert_eq!(sent(&mut ep)[0].options.observe().unwrap(), None);
@@ -647,7 +613,7 @@ fn rfc7641_4_5_an_unacknowledged_con_notification_ends_the_observation() {
 fn a_separate_registration_response_that_is_reset_removes_the_observer() {
     let mut ep = Endpoint::new(EndpointConfig::default(), 14);
     feed(&mut ep, t(0), &registration(CON, 1, 1));
-    let id = the_request(&mut ep);
+    let id = the_request(&mut ep).0;
     ep.handle_timeout(t(1_000));
     assert_eq!(sent(&mut ep)[0].code, Code::EMPTY, "the empty ACK");
     ep.respond_observable(t(2_000), id, content("v"), "obs")

@@ -5,25 +5,19 @@
 //! the endpoints split, number and collect the blocks. Each test checks the description's
 //! steps on the datagrams in the wire log.
 
+mod common;
 mod sim;
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use bytes::Bytes;
+use common::body;
 use core::time::Duration;
 use sim::{NetConfig, Sim, Wire};
 use tern_coap::endpoint::{EndpointConfig, Event, Request, RequestId, Response};
 use tern_coap::value::{Block, ContentFormat};
 use tern_coap::{Code, MessageType};
-
-/// A representation whose every byte tells its offset, so a misplaced block shows.
-fn body(len: usize, salt: u8) -> Bytes {
-    (0..len)
-        .map(|i| (i % 251) as u8 ^ salt)
-        .collect::<Vec<u8>>()
-        .into()
-}
 
 /// The plugtest server's resources.
 #[derive(Default)]
@@ -99,9 +93,12 @@ fn with_szx(szx: u8) -> EndpointConfig {
 
 impl Plugtest {
     fn new(client_szx: u8, server_szx: u8) -> Self {
-        let mut sim = Sim::new(7959, NetConfig::perfect());
-        let client = sim.add("192.0.2.1:5683", with_szx(client_szx), 11);
-        let server = sim.add("192.0.2.2:5683", with_szx(server_szx), 22);
+        let (mut sim, client, server) = Sim::client_server(
+            7959,
+            NetConfig::perfect(),
+            with_szx(client_szx),
+            with_szx(server_szx),
+        );
         let resources = Rc::new(RefCell::new(Resources::default()));
         let r = resources.clone();
         sim.set_responder(
@@ -122,19 +119,13 @@ impl Plugtest {
         let from = self.sim.wire.len();
         let id = self.sim.request(self.client, self.server, request);
         self.sim.run_for(Duration::from_secs(60), 10_000);
-        let (c, s) = (self.sim.addr(self.client), self.sim.addr(self.server));
-        let wire = &self.sim.wire[from..];
-        let to_server = wire.iter().filter(|w| w.to == s).cloned().collect();
-        let to_client = wire.iter().filter(|w| w.to == c).cloned().collect();
+        let to_server = self.sim.sent_since(from, self.client, self.server);
+        let to_client = self.sim.sent_since(from, self.server, self.client);
         (to_server, to_client, self.outcome(id))
     }
 
     fn outcome(&self, id: RequestId) -> Event {
-        let events = self.sim.events(self.client);
-        let mut mine = events.into_iter().filter(|e| match e {
-            Event::Response { id: got, .. } | Event::RequestFailed { id: got, .. } => *got == id,
-            _ => false,
-        });
+        let mut mine = self.sim.outcomes(self.client, id).into_iter();
         let outcome = mine.next().expect("an outcome");
         assert!(mine.next().is_none(), "one outcome");
         outcome

@@ -5,20 +5,17 @@
 //! datagrams in the wire log; its verify steps ("client displays the response") on the
 //! client's events.
 
+mod common;
 mod sim;
 
 use core::time::Duration;
 
+use common::{ACK, CON, NON, RST};
 use sim::{NetConfig, Sim, Wire};
 use tern_coap::endpoint::{EndpointConfig, Event, Request, RequestId, Response};
 use tern_coap::option::OptionNumber;
 use tern_coap::value::{ContentFormat, ETag, IfMatch};
 use tern_coap::{Code, Message, MessageType, Token};
-
-const CON: MessageType = MessageType::Confirmable;
-const NON: MessageType = MessageType::NonConfirmable;
-const ACK: MessageType = MessageType::Acknowledgement;
-const RST: MessageType = MessageType::Reset;
 
 /// How long the server application takes on /separate ("not served immediately").
 const SEPARATE_DELAY: Duration = Duration::from_secs(3);
@@ -145,9 +142,8 @@ impl Plugtest {
     }
 
     fn with(client_config: EndpointConfig, server_config: EndpointConfig) -> Self {
-        let mut sim = Sim::new(2014, NetConfig::perfect());
-        let client = sim.add("192.0.2.1:5683", client_config, 11);
-        let server = sim.add("192.0.2.2:5683", server_config, 22);
+        let (mut sim, client, server) =
+            Sim::client_server(2014, NetConfig::perfect(), client_config, server_config);
         let mut resources = Resources {
             validate_payload: "first".to_owned(),
             ..Resources::default()
@@ -169,28 +165,10 @@ impl Plugtest {
     }
 
     fn step(&self, from: usize, id: RequestId) -> Step {
-        let (c, s) = (self.sim.addr(self.client), self.sim.addr(self.server));
-        let wire = &self.sim.wire[from..];
-        let to_server: Vec<Wire> = wire
-            .iter()
-            .filter(|w| w.from == c && w.to == s)
-            .cloned()
-            .collect();
-        let to_client: Vec<Wire> = wire
-            .iter()
-            .filter(|w| w.from == s && w.to == c)
-            .cloned()
-            .collect();
-        let outcome = self.sim.events(self.client).into_iter().find(|e| match e {
-            Event::Response { id: got, .. }
-            | Event::RequestFailed { id: got, .. }
-            | Event::Pong { id: got } => *got == id,
-            _ => false,
-        });
         Step {
-            to_server,
-            to_client,
-            outcome,
+            to_server: self.sim.sent_since(from, self.client, self.server),
+            to_client: self.sim.sent_since(from, self.server, self.client),
+            outcome: self.sim.outcomes(self.client, id).into_iter().next(),
         }
     }
 }

@@ -6,12 +6,14 @@
 //! datagrams in the wire log, its "client displays" steps on the client's
 //! `Event::Notification`s.
 
+mod common;
 mod sim;
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
 use bytes::Bytes;
+use common::{ACK, CON, NON, RST, body};
 use core::time::Duration;
 use sim::{NetConfig, Reply, Sim, Wire};
 use tern_coap::endpoint::{
@@ -20,24 +22,11 @@ use tern_coap::endpoint::{
 use tern_coap::value::{Block, ContentFormat, Observe};
 use tern_coap::{Code, MessageType, Token};
 
-const CON: MessageType = MessageType::Confirmable;
-const NON: MessageType = MessageType::NonConfirmable;
-const ACK: MessageType = MessageType::Acknowledgement;
-const RST: MessageType = MessageType::Reset;
-
 /// How often the resources change.
 const PERIOD: Duration = Duration::from_secs(5);
 
 /// Max-Age of the notifications of /obs (short, for TD_COAP_OBS_04).
 const MAX_AGE: u32 = 30;
-
-/// A representation of `len` bytes for version `v`, every byte telling its offset.
-fn large(len: usize, v: u8) -> Bytes {
-    (0..len)
-        .map(|i| (i % 251) as u8 ^ v)
-        .collect::<Vec<u8>>()
-        .into()
-}
 
 /// The server's resources: each observable one has a current value.
 struct Resources {
@@ -98,13 +87,16 @@ impl Plugtest {
     }
 
     fn with(net: NetConfig) -> Self {
-        let mut sim = Sim::new(7641, net);
-        let client = sim.add("192.0.2.1:5683", EndpointConfig::default(), 11);
-        let server = sim.add("192.0.2.2:5683", EndpointConfig::default(), 22);
+        let (mut sim, client, server) = Sim::client_server(
+            7641,
+            net,
+            EndpointConfig::default(),
+            EndpointConfig::default(),
+        );
         let resources = Rc::new(RefCell::new(Resources {
             obs: "v0".to_owned(),
             obs_format: ContentFormat::TEXT_PLAIN,
-            large: large(2_500, 0),
+            large: body(2_500, 0),
         }));
         let r = resources.clone();
         sim.set_reply_responder(
@@ -121,17 +113,9 @@ impl Plugtest {
 
     /// The datagrams sent since wire entry `from`, server to client and client to server.
     fn wire_since(&self, from: usize) -> (Vec<Wire>, Vec<Wire>) {
-        let (c, s) = (self.sim.addr(self.client), self.sim.addr(self.server));
-        let wire = &self.sim.wire[from..];
         (
-            wire.iter()
-                .filter(|w| w.from == s && w.to == c)
-                .cloned()
-                .collect(),
-            wire.iter()
-                .filter(|w| w.from == c && w.to == s)
-                .cloned()
-                .collect(),
+            self.sim.sent_since(from, self.server, self.client),
+            self.sim.sent_since(from, self.client, self.server),
         )
     }
 
@@ -608,7 +592,7 @@ fn td_coap_obs_12_get_with_observe_1_cancels_the_observation() {
 /// becomes the resource in turn and is notified; the client displays each whole.
 fn observe_large(sizes: &[usize]) {
     let mut p = Plugtest::new();
-    p.resources.borrow_mut().large = large(sizes[0], 0);
+    p.resources.borrow_mut().large = body(sizes[0], 0);
     let from = p.sim.wire.len();
     let (id, t) = p.register(get("obs-large"));
     p.sim.run_for(Duration::from_secs(1), 10_000);
@@ -631,7 +615,7 @@ fn observe_large(sizes: &[usize]) {
         );
     }
     for (v, &size) in sizes.iter().enumerate().skip(1) {
-        let representation = large(size, v as u8);
+        let representation = body(size, v as u8);
         p.resources.borrow_mut().large = representation.clone();
         let response = p.resources.borrow().representation("obs-large");
         let from = p.sim.wire.len();
@@ -658,7 +642,7 @@ fn observe_large(sizes: &[usize]) {
     let shown = p.notifications(id);
     assert_eq!(shown.len(), sizes.len());
     for (v, (response, &size)) in shown.iter().zip(sizes).enumerate() {
-        assert_eq!(response.payload, large(size, v as u8), "notification {v}");
+        assert_eq!(response.payload, body(size, v as u8), "notification {v}");
         assert!(response.options.observe().unwrap().is_some());
         assert_eq!(response.options.block2(false).unwrap(), None);
     }

@@ -4,11 +4,14 @@
 //! even when the message is rebuilt from its parts, because the UDP format has exactly one
 //! encoding for a given header, token, option sequence and payload.
 
+mod common;
+
 use arbitrary::{Arbitrary, Unstructured};
 use bytes::{Bytes, BytesMut};
+use common::rebuilt;
 use proptest::prelude::*;
 use tern_coap::arbitrary::{ArbitraryMessage, option_list};
-use tern_coap::{Message, Options, Token};
+use tern_coap::{Message, Options};
 
 fn encode(m: &Message) -> BytesMut {
     let mut buf = BytesMut::new();
@@ -28,28 +31,6 @@ fn read_everything(m: &Message) {
     let _ = m.options.unrecognized().count();
     let _ = m.options.first_unrecognized_critical();
     let _ = format!("{m:?} {}", m.code);
-}
-
-/// The message rebuilt from its parts: a fresh token, the options pushed one by one into a
-/// builder, a copied payload. Encoding this checks that the format's encoding is unique, which
-/// re-encoding the decoded message (whose options are the received bytes) cannot show.
-fn rebuilt(m: &Message) -> Message {
-    let options = m
-        .options
-        .iter()
-        .fold(Options::builder(), |b, o| {
-            b.push(o.number, Bytes::copy_from_slice(o.value))
-        })
-        .build()
-        .expect("decoded options rebuild");
-    Message {
-        mtype: m.mtype,
-        code: m.code,
-        message_id: m.message_id,
-        token: Token::new(m.token.as_bytes()).expect("a decoded token is 0-8 bytes"),
-        options,
-        payload: Bytes::copy_from_slice(&m.payload),
-    }
 }
 
 /// Either a format error or a message that re-encodes, also from its parts, to `wire`.

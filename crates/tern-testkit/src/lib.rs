@@ -5,10 +5,14 @@
 //!   skip, and then the skip is printed where it cannot be missed.
 //! - [`hex`] and [`unhex`]: lowercase hex as the vectors and tshark write it.
 //! - [`broker::TestBroker`]: an in-process MQTT broker for the adapters' integration tests.
+//! - `coap` (feature `coap`): the CoAP suite of the async adapters, written once over
+//!   tern-io's runtime trait; each adapter runs it with `coap_suite!`.
 
 use std::io::Write;
 
 pub mod broker;
+#[cfg(feature = "coap")]
+pub mod coap;
 pub mod dissection;
 #[cfg(feature = "tls")]
 pub mod tls;

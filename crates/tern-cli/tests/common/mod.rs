@@ -2,7 +2,7 @@
 
 #![allow(dead_code, reason = "each test binary uses a different part")]
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -46,6 +46,22 @@ pub(crate) fn wait(child: Child) -> Output {
         panic!("tern did not exit in time");
     }
     waiter.join().unwrap().unwrap()
+}
+
+/// The lines `child` writes on its standard error, as they come: a thread reads them (until
+/// the pipe closes or the receiver is dropped), so the test can wait for one with a timeout.
+pub(crate) fn stderr_lines(child: &mut Child) -> mpsc::Receiver<String> {
+    let (tx, lines) = mpsc::channel();
+    let stderr = BufReader::new(child.stderr.take().expect("stderr is piped"));
+    thread::spawn(move || {
+        for line in stderr.lines() {
+            let Ok(line) = line else { return };
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    lines
 }
 
 /// Standard output as text.

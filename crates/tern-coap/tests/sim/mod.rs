@@ -176,6 +176,20 @@ impl Sim {
         }
     }
 
+    /// A client at 192.0.2.1:5683 and a server at 192.0.2.2:5683 (endpoint seeds 11 and 22):
+    /// the pair every plugtest runs. Returns the simulation and the two nodes.
+    pub(crate) fn client_server(
+        seed: u64,
+        net: NetConfig,
+        client: EndpointConfig,
+        server: EndpointConfig,
+    ) -> (Self, usize, usize) {
+        let mut sim = Sim::new(seed, net);
+        let client = sim.add("192.0.2.1:5683", client, 11);
+        let server = sim.add("192.0.2.2:5683", server, 22);
+        (sim, client, server)
+    }
+
     /// Adds an endpoint at `addr`; returns its index.
     pub(crate) fn add(&mut self, addr: &str, config: EndpointConfig, seed: u64) -> usize {
         self.nodes.push(Node {
@@ -279,11 +293,31 @@ impl Sim {
 
     /// The datagrams sent from `from` to `to`, in order.
     pub(crate) fn sent(&self, from: usize, to: usize) -> Vec<Wire> {
+        self.sent_since(0, from, to)
+    }
+
+    /// The datagrams sent from `from` to `to` from wire entry `since` on (a `wire.len()`
+    /// taken earlier), in order.
+    pub(crate) fn sent_since(&self, since: usize, from: usize, to: usize) -> Vec<Wire> {
         let (f, t) = (self.addr(from), self.addr(to));
-        self.wire
+        self.wire[since..]
             .iter()
             .filter(|w| w.from == f && w.to == t)
             .cloned()
+            .collect()
+    }
+
+    /// The events of `node` that end its request `id` (a response, a failure or a pong), in
+    /// order: exactly one when all went well.
+    pub(crate) fn outcomes(&self, node: usize, id: RequestId) -> Vec<Event> {
+        self.events(node)
+            .into_iter()
+            .filter(|e| match e {
+                Event::Response { id: got, .. }
+                | Event::RequestFailed { id: got, .. }
+                | Event::Pong { id: got } => *got == id,
+                _ => false,
+            })
             .collect()
     }
 
