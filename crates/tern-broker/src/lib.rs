@@ -16,3 +16,6 @@
 )]
 
 extern crate alloc;
+
+pub mod config;
+pub mod connection;
