@@ -17,6 +17,8 @@
 
 extern crate alloc;
 
+pub mod config;
+pub mod connection;
 pub mod retained;
 pub mod session;
 pub mod subscriptions;

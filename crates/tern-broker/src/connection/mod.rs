@@ -1,0 +1,978 @@
+//! The server side of one MQTT connection, sans-IO.
+//!
+//! [`Connection`] is one accepted transport connection, from its first byte to its end. It
+//! decodes and validates what the client sends, negotiates what belongs to the connection
+//! (protocol level, keep alive, packet sizes, receive windows, topic aliases) and reports the
+//! rest to the broker core as [`ConnectionEvent`]s. The core decides what only it can
+//! (authentication, sessions, routing, acknowledgements) and tells the connection with
+//! commands, which write the answers.
+//!
+//! # Methods
+//!
+//! - **Inputs** (`handle_*`): [`Connection::handle_read`], [`Connection::handle_timeout`],
+//!   [`Connection::handle_closed`].
+//! - **Commands** (the core's answers): [`Connection::accept`], [`Connection::refuse`],
+//!   [`Connection::puback`], [`Connection::pubrec`], [`Connection::pubcomp`],
+//!   [`Connection::suback`], [`Connection::unsuback`], [`Connection::send_publish`],
+//!   [`Connection::send_pubrel`], [`Connection::disconnect`].
+//! - **Outputs** (`poll_*`): [`Connection::poll_transmit`], [`Connection::poll_event`],
+//!   [`Connection::poll_timeout`]; and [`Connection::wants_read`],
+//!   [`Connection::wants_close`].
+//!
+//! After any input or command, drain `poll_event` and `poll_transmit`; write the bytes; close
+//! the transport once `wants_close` holds and everything is written; otherwise read (while
+//! `wants_read`) or sleep until `poll_timeout`.
+//!
+//! ```
+//! use bytes::BytesMut;
+//! use tern_broker::config::ServerConfig;
+//! use tern_broker::connection::{Connection, ConnectionEvent};
+//! use tern_mqtt::{Codec, Connect, MqttString, Packet, ProtocolVersion};
+//! use tern_time::Instant;
+//!
+//! let now = Instant::ZERO;
+//! let mut conn = Connection::new(now, &ServerConfig::new());
+//!
+//! // What a client would send.
+//! let connect = Connect::new(ProtocolVersion::V5, MqttString::new("thermo-1")?);
+//! let mut wire = BytesMut::new();
+//! Codec::new(ProtocolVersion::V5).encode(&connect.into(), &mut wire)?;
+//!
+//! conn.handle_read(now, &wire);
+//! while let Some(event) = conn.poll_event() {
+//!     if let ConnectionEvent::Connect(connect) = event {
+//!         // The core authenticates, looks the session up, then:
+//!         conn.accept(now, false, None)?;
+//!     }
+//! }
+//! let mut out = BytesMut::new();
+//! conn.poll_transmit(&mut out); // the CONNACK, to write to the socket
+//! assert_eq!(out[0], 0x20);
+//! assert!(conn.is_connected());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # The contract with the core
+//!
+//! - Answer every [`ConnectionEvent::Connect`] with `accept` or `refuse`; give an assigned
+//!   client identifier exactly when the CONNECT's was empty.
+//! - Answer every QoS 1 [`ConnectionEvent::Publish`] with `puback`, every QoS 2 one with
+//!   `pubrec` (and, after [`ConnectionEvent::PubRel`], `pubcomp`): until then it holds a
+//!   place of the inbound window (the server's Receive Maximum). Withholding answers is how
+//!   a loaded broker slows a publisher down, within that window.
+//! - Answer every [`ConnectionEvent::Subscribe`] / [`ConnectionEvent::Unsubscribe`] with one
+//!   code per filter it carries.
+//! - Give outbound QoS 1/2 messages their packet identifiers; send them only while
+//!   [`Connection::can_send_qos12`] holds; answer a successful
+//!   [`ConnectionEvent::PubRec`] with `send_pubrel`; treat a message refused with
+//!   [`CommandError::PacketTooLarge`] as delivered.
+//! - After [`ConnectionEvent::Disconnected`] or [`ConnectionEvent::Closed`] the connection
+//!   is over: write what is left and close the transport. Events queued before the final one
+//!   are still delivered; answering them then fails harmlessly with
+//!   [`CommandError::InvalidState`]. Inbound windows, topic aliases and pending requests
+//!   die with the connection; what must survive it (QoS 2 state, unacknowledged messages)
+//!   is the session's, kept by the core.
+
+mod event;
+mod handshake;
+
+use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use bytes::BytesMut;
+use tern_mqtt::packet::MAX_PACKET_SIZE;
+use tern_mqtt::{
+    Codec, ConnAck, DecodeError, Decoded, Disconnect, MqttString, Packet, PacketId, PacketType,
+    Properties, PropertyId, ProtocolVersion, PubAck, PubComp, PubRec, PubRel, Publish, QoS,
+    ReasonCode, SubAck, Subscribe, TopicName, UnsubAck, Unsubscribe,
+};
+use tern_time::Instant;
+
+pub use event::{CloseReason, CommandError, ConnectionEvent, WillAction};
+
+use crate::config::ServerConfig;
+
+/// Where the connection stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Waiting for CONNECT until the deadline.
+    AwaitConnect { deadline: Instant },
+    /// CONNECT reported; waiting for the core's `accept` or `refuse`.
+    AwaitDecision,
+    /// CONNACK sent with Success.
+    Connected,
+    /// Ended; the final event is queued.
+    Closed,
+}
+
+/// What the CONNECT settled for the connection, kept between CONNECT and `accept`.
+#[derive(Debug, Clone, Default)]
+struct Negotiated {
+    clean_start: bool,
+    client_id_empty: bool,
+    /// The keep alive in force once accepted (0: none).
+    keep_alive: u16,
+    /// A Server Keep Alive to announce (5.0).
+    server_keep_alive: Option<u16>,
+    session_expiry_interval: u32,
+}
+
+/// The server side of one MQTT connection. See the [module documentation](self) for the
+/// driving loop and the contract with the broker core.
+#[derive(Debug)]
+pub struct Connection {
+    config: ServerConfig,
+    codec: Codec,
+    state: State,
+    /// Known from CONNECT; 5.0 before.
+    version: ProtocolVersion,
+    read_buf: BytesMut,
+    write_buf: BytesMut,
+    events: VecDeque<ConnectionEvent>,
+    negotiated: Negotiated,
+    last_received: Instant,
+    /// The client's Maximum Packet Size (what the server may send).
+    client_max_packet_size: usize,
+    /// The client's Receive Maximum (the outbound window).
+    client_receive_maximum: u16,
+    /// Topic Aliases the client set on this connection.
+    inbound_aliases: BTreeMap<u16, TopicName>,
+    /// Inbound QoS 1/2 publications awaiting the core's PUBACK / PUBCOMP, by packet id.
+    inbound: BTreeMap<u16, QoS>,
+    /// Outbound QoS 1/2 publications awaiting the client's PUBACK / PUBCOMP, by packet id.
+    outbound: BTreeMap<u16, QoS>,
+    /// SUBSCRIBEs awaiting `suback`: per filter, the code the connection gave itself, or
+    /// `None` where the core decides.
+    pending_subscribes: BTreeMap<u16, Vec<Option<ReasonCode>>>,
+    /// The same for UNSUBSCRIBEs.
+    pending_unsubscribes: BTreeMap<u16, Vec<Option<ReasonCode>>>,
+}
+
+impl Connection {
+    /// A connection whose transport was just accepted at `now`; it must send CONNECT within
+    /// [`ServerConfig::connect_timeout`].
+    pub fn new(now: Instant, config: &ServerConfig) -> Self {
+        let max_in =
+            usize::try_from(config.limits().max_packet_size().max(1)).unwrap_or(usize::MAX);
+        Connection {
+            codec: Codec::server().with_max_incoming(max_in),
+            state: State::AwaitConnect {
+                deadline: now + config.connect_timeout(),
+            },
+            version: ProtocolVersion::V5,
+            read_buf: BytesMut::new(),
+            write_buf: BytesMut::new(),
+            events: VecDeque::new(),
+            negotiated: Negotiated::default(),
+            last_received: now,
+            client_max_packet_size: MAX_PACKET_SIZE,
+            client_receive_maximum: u16::MAX,
+            inbound_aliases: BTreeMap::new(),
+            inbound: BTreeMap::new(),
+            outbound: BTreeMap::new(),
+            pending_subscribes: BTreeMap::new(),
+            pending_unsubscribes: BTreeMap::new(),
+            config: config.clone(),
+        }
+    }
+
+    // ----- getters -------------------------------------------------------------------------
+
+    /// Whether the connection is accepted and not over.
+    pub fn is_connected(&self) -> bool {
+        self.state == State::Connected
+    }
+
+    /// The protocol level, once CONNECT has arrived.
+    pub fn protocol_version(&self) -> Option<ProtocolVersion> {
+        self.codec.version()
+    }
+
+    /// The keep alive in force (after a Server Keep Alive or the server's maximum); zero
+    /// when there is none. Meaningful once CONNECT has arrived.
+    pub fn keep_alive(&self) -> Duration {
+        Duration::from_secs(u64::from(self.negotiated.keep_alive))
+    }
+
+    /// The client's Maximum Packet Size: the largest packet the server may send it.
+    pub fn client_max_packet_size(&self) -> usize {
+        self.client_max_packet_size
+    }
+
+    /// The client's Receive Maximum: the outbound window for QoS 1/2 messages.
+    pub fn client_receive_maximum(&self) -> u16 {
+        self.client_receive_maximum
+    }
+
+    /// Outbound QoS 1/2 messages sent and not yet completed by the client.
+    pub fn outbound_inflight(&self) -> usize {
+        self.outbound.len()
+    }
+
+    /// Inbound QoS 1/2 messages reported and not yet completed by the core.
+    pub fn inbound_inflight(&self) -> usize {
+        self.inbound.len()
+    }
+
+    /// Whether a QoS 1/2 message may be sent now: connected, and the client's Receive
+    /// Maximum not reached [MQTT-3.3.4-7].
+    pub fn can_send_qos12(&self) -> bool {
+        self.is_connected() && self.outbound.len() < usize::from(self.client_receive_maximum)
+    }
+
+    /// Whether the adapter should read from the transport: not while the CONNECT awaits the
+    /// core's answer (what arrives then is only buffered, up to a bound) nor after the end.
+    pub fn wants_read(&self) -> bool {
+        matches!(self.state, State::AwaitConnect { .. } | State::Connected)
+    }
+
+    /// Whether the connection is over: once what [`Connection::poll_transmit`] gives is
+    /// written, the transport is to be closed.
+    pub fn wants_close(&self) -> bool {
+        self.state == State::Closed
+    }
+
+    /// Bytes waiting for [`Connection::poll_transmit`].
+    pub fn pending_transmit(&self) -> usize {
+        self.write_buf.len()
+    }
+
+    // ----- inputs --------------------------------------------------------------------------
+
+    /// Bytes read from the transport at `now`.
+    pub fn handle_read(&mut self, now: Instant, bytes: &[u8]) {
+        match self.state {
+            State::Closed => {}
+            State::AwaitDecision => {
+                // Kept for after `accept` [MQTT-3.1.4-5], but only so much of it.
+                if self.read_buf.len().saturating_add(bytes.len()) > self.decision_buffer_limit() {
+                    self.close(true, CloseReason::InputOverflow);
+                } else {
+                    self.read_buf.extend_from_slice(bytes);
+                }
+            }
+            State::AwaitConnect { .. } | State::Connected => {
+                self.read_buf.extend_from_slice(bytes);
+                self.process_input(now);
+            }
+        }
+    }
+
+    /// The deadline from [`Connection::poll_timeout`] has passed.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        match self.state {
+            State::AwaitConnect { deadline } if now >= deadline => {
+                self.close(true, CloseReason::ConnectTimeout);
+            }
+            State::Connected => {
+                if let Some(deadline) = self.keep_alive_deadline() {
+                    if now >= deadline {
+                        // 5.0 lets the server say why before it closes [MQTT-3.1.2-22 (5.0)].
+                        self.send_disconnect(ReasonCode::KeepAliveTimeout);
+                        self.close(true, CloseReason::KeepAliveTimeout);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The transport closed (or failed).
+    pub fn handle_closed(&mut self, _now: Instant) {
+        if self.state != State::Closed {
+            self.close(true, CloseReason::TransportClosed);
+        }
+    }
+
+    // ----- outputs -------------------------------------------------------------------------
+
+    /// Appends the bytes to write to `buf` and returns how many there were.
+    ///
+    /// The caller owns the buffer it writes from, so a broker serving many connections can
+    /// keep one buffer per connection (or per writer) without an allocation per call: when
+    /// `buf` is empty the two buffers are swapped, which moves the bytes without copying
+    /// them and hands the caller's spare capacity to the connection for the next packets.
+    /// Packets are encoded when the command that sends them is called, so size limits and
+    /// encoding errors are reported to that call.
+    pub fn poll_transmit(&mut self, buf: &mut BytesMut) -> usize {
+        let n = self.write_buf.len();
+        if n == 0 {
+            return 0;
+        }
+        if buf.is_empty() {
+            core::mem::swap(buf, &mut self.write_buf);
+        } else {
+            buf.extend_from_slice(&self.write_buf);
+            self.write_buf.clear();
+        }
+        n
+    }
+
+    /// The next event for the broker core.
+    pub fn poll_event(&mut self) -> Option<ConnectionEvent> {
+        self.events.pop_front()
+    }
+
+    /// When [`Connection::handle_timeout`] must be called next: the connect deadline, or the
+    /// keep-alive deadline (the last packet received plus the keep alive times
+    /// [`ServerConfig::keep_alive_factor_permille`]); `None` while nothing is timed.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        match self.state {
+            State::AwaitConnect { deadline } => Some(deadline),
+            State::Connected => self.keep_alive_deadline(),
+            State::AwaitDecision | State::Closed => None,
+        }
+    }
+
+    // ----- commands: the handshake ---------------------------------------------------------
+
+    /// Accepts the pending CONNECT: writes CONNACK (Success, `session_present`, and in 5.0
+    /// the server's properties: Receive Maximum, Maximum QoS, Retain Available, Maximum
+    /// Packet Size, Topic Alias Maximum, the availability flags, Server Keep Alive and
+    /// `assigned_client_id`), starts the keep-alive timer at `now` and processes what the
+    /// client sent after its CONNECT.
+    ///
+    /// `assigned_client_id` is required when the CONNECT's client identifier was empty (in
+    /// 3.1.1 it is not sent, but the core uses it) and ignored otherwise. Session Present is
+    /// forced to 0 after a Clean Start [MQTT-3.2.2-2] and for MQTT 3.1, which has no such
+    /// flag.
+    pub fn accept(
+        &mut self,
+        now: Instant,
+        session_present: bool,
+        assigned_client_id: Option<MqttString>,
+    ) -> Result<(), CommandError> {
+        if self.state != State::AwaitDecision {
+            return Err(CommandError::InvalidState);
+        }
+        let assigned = match (self.negotiated.client_id_empty, assigned_client_id) {
+            (true, None) => return Err(CommandError::ClientIdRequired),
+            (true, Some(id)) if id.is_empty() => return Err(CommandError::ClientIdRequired),
+            (true, Some(id)) => Some(id),
+            (false, _) => None,
+        };
+        let session_present = session_present
+            && !self.negotiated.clean_start
+            && self.version != ProtocolVersion::V3_1;
+        let properties = if self.version.is_v5() {
+            self.connack_properties(assigned)?
+        } else {
+            Properties::new()
+        };
+        let connack = ConnAck {
+            session_present,
+            reason_code: ReasonCode::Success,
+            properties,
+        };
+        self.send_control(&Packet::ConnAck(connack));
+        self.state = State::Connected;
+        self.last_received = now;
+        self.process_input(now);
+        Ok(())
+    }
+
+    /// Refuses the pending CONNECT with `reason` (an error code CONNACK may carry) and ends
+    /// the connection [MQTT-3.2.2-7 (5.0: -6/-7)]. In 5.0 CONNACK carries `reason`; in 3.1.1
+    /// and 3.1 it carries the return code with the nearest meaning (0x84 → 1, 0x85 → 2,
+    /// 0x86 and 0x8C → 4, 0x87 and 0x8A → 5, anything else → 3 Server unavailable), except
+    /// for 0x81 Malformed Packet and 0x82 Protocol Error, where 3.1.1 closes without one.
+    pub fn refuse(&mut self, reason: ReasonCode) -> Result<(), CommandError> {
+        if self.state != State::AwaitDecision {
+            return Err(CommandError::InvalidState);
+        }
+        if !reason.is_error() || !reason.allowed_in(PacketType::ConnAck) {
+            return Err(CommandError::ReasonNotAllowed(reason));
+        }
+        self.refuse_connect(reason);
+        Ok(())
+    }
+
+    /// Ends the connection from the server's side: in 5.0, once accepted, writes DISCONNECT
+    /// with `reason` (0x8E Session taken over, 0x8B Server shutting down, 0x98
+    /// Administrative action, ...); 3.1.1 and a connection not yet accepted just close
+    /// [MQTT-3.14.0-1]. Reports [`ConnectionEvent::Closed`] with
+    /// [`CloseReason::ServerDisconnect`]. Does nothing once the connection is over.
+    pub fn disconnect(&mut self, reason: ReasonCode) -> Result<(), CommandError> {
+        if !reason.allowed_in(PacketType::Disconnect) {
+            return Err(CommandError::ReasonNotAllowed(reason));
+        }
+        match self.state {
+            State::Closed => {}
+            State::Connected => {
+                self.send_disconnect(reason);
+                self.close(true, CloseReason::ServerDisconnect(reason));
+            }
+            State::AwaitConnect { .. } | State::AwaitDecision => {
+                self.close(true, CloseReason::ServerDisconnect(reason));
+            }
+        }
+        Ok(())
+    }
+
+    // ----- commands: the client's publications ---------------------------------------------
+
+    /// Acknowledges a QoS 1 message from the client with `reason` (5.0; 3.1.1 has only
+    /// PUBACK), freeing its place in the inbound window.
+    pub fn puback(&mut self, packet_id: PacketId, reason: ReasonCode) -> Result<(), CommandError> {
+        self.check_ack_reason(PacketType::PubAck, reason)?;
+        self.inbound.remove(&packet_id.get());
+        let mut ack = PubAck::new(packet_id);
+        ack.reason_code = self.ack_code(reason);
+        self.send_control(&Packet::PubAck(ack));
+        Ok(())
+    }
+
+    /// Answers a QoS 2 message from the client with PUBREC. With an error code the exchange
+    /// ends here and its place in the inbound window is freed; with a success code it is
+    /// freed by [`Connection::pubcomp`].
+    pub fn pubrec(&mut self, packet_id: PacketId, reason: ReasonCode) -> Result<(), CommandError> {
+        self.check_ack_reason(PacketType::PubRec, reason)?;
+        if reason.is_error() {
+            self.inbound.remove(&packet_id.get());
+        }
+        let mut rec = PubRec::new(packet_id);
+        rec.reason_code = self.ack_code(reason);
+        self.send_control(&Packet::PubRec(rec));
+        Ok(())
+    }
+
+    /// Completes a QoS 2 message the client released ([`ConnectionEvent::PubRel`]) with
+    /// `reason` (Success, or 0x92 Packet Identifier not found when the session has no such
+    /// message), freeing its place in the inbound window.
+    pub fn pubcomp(&mut self, packet_id: PacketId, reason: ReasonCode) -> Result<(), CommandError> {
+        self.check_ack_reason(PacketType::PubComp, reason)?;
+        self.inbound.remove(&packet_id.get());
+        let mut comp = PubComp::new(packet_id);
+        comp.reason_code = self.ack_code(reason);
+        self.send_control(&Packet::PubComp(comp));
+        Ok(())
+    }
+
+    // ----- commands: subscriptions ---------------------------------------------------------
+
+    /// Answers a [`ConnectionEvent::Subscribe`]: one code per filter of the event, in order
+    /// (granted QoS 0x00–0x02 or an error). The connection puts back the codes of the
+    /// filters it refused itself. In 3.1.1, errors become 0x80 Failure.
+    pub fn suback(
+        &mut self,
+        packet_id: PacketId,
+        codes: Vec<ReasonCode>,
+    ) -> Result<(), CommandError> {
+        if self.state != State::Connected {
+            return Err(CommandError::InvalidState);
+        }
+        if let Some(&bad) = codes.iter().find(|c| !c.allowed_in(PacketType::SubAck)) {
+            return Err(CommandError::ReasonNotAllowed(bad));
+        }
+        let merged = take_pending(&mut self.pending_subscribes, packet_id, codes)?;
+        self.write_suback(packet_id, merged);
+        Ok(())
+    }
+
+    /// Answers a [`ConnectionEvent::Unsubscribe`]: one code per filter of the event (0x00,
+    /// 0x11 No subscription existed, or an error). 3.1.1 UNSUBACK carries no codes.
+    pub fn unsuback(
+        &mut self,
+        packet_id: PacketId,
+        codes: Vec<ReasonCode>,
+    ) -> Result<(), CommandError> {
+        if self.state != State::Connected {
+            return Err(CommandError::InvalidState);
+        }
+        if let Some(&bad) = codes.iter().find(|c| !c.allowed_in(PacketType::UnsubAck)) {
+            return Err(CommandError::ReasonNotAllowed(bad));
+        }
+        let merged = take_pending(&mut self.pending_unsubscribes, packet_id, codes)?;
+        self.write_unsuback(packet_id, merged);
+        Ok(())
+    }
+
+    // ----- commands: messages to the client ------------------------------------------------
+
+    /// Sends an application message to the client. The core gives the QoS and, for QoS 1/2,
+    /// the packet identifier (and DUP on a redelivery). On a 3.1.1 connection the 5.0
+    /// properties are left out.
+    ///
+    /// Refused, writing nothing: before `accept` or after the end
+    /// ([`CommandError::InvalidState`]); a QoS 1/2 message while the client's Receive
+    /// Maximum is reached ([`CommandError::WindowFull`]) or with a packet identifier in
+    /// flight ([`CommandError::PacketIdInUse`]); a message larger than the client's Maximum
+    /// Packet Size ([`CommandError::PacketTooLarge`]: the core drops it as if it had been
+    /// delivered [MQTT-3.1.2-25]).
+    pub fn send_publish(&mut self, mut publish: Publish) -> Result<(), CommandError> {
+        if self.state != State::Connected {
+            return Err(CommandError::InvalidState);
+        }
+        if (publish.qos == QoS::AtMostOnce) != publish.packet_id.is_none() {
+            return Err(CommandError::PacketIdMismatch);
+        }
+        if !self.version.is_v5() {
+            publish.properties = Properties::new();
+        } else if publish.properties.contains(PropertyId::TopicAlias) {
+            return Err(CommandError::TopicAliasNotAllowed);
+        }
+        if let Some(id) = publish.packet_id {
+            if self.outbound.contains_key(&id.get()) {
+                return Err(CommandError::PacketIdInUse);
+            }
+            if !self.can_send_qos12() {
+                return Err(CommandError::WindowFull);
+            }
+        }
+        let qos = publish.qos;
+        let id = publish.packet_id;
+        match Packet::Publish(publish).encode(
+            self.version,
+            self.client_max_packet_size,
+            &mut self.write_buf,
+        ) {
+            Ok(()) => {}
+            Err(tern_mqtt::EncodeError::PacketTooLarge { .. }) => {
+                return Err(CommandError::PacketTooLarge);
+            }
+            Err(e) => return Err(CommandError::Encode(e)),
+        }
+        if let Some(id) = id {
+            self.outbound.insert(id.get(), qos);
+        }
+        Ok(())
+    }
+
+    /// Releases a QoS 2 message the client acknowledged with PUBREC (also a PUBREL resent
+    /// after a reconnection).
+    pub fn send_pubrel(&mut self, packet_id: PacketId) -> Result<(), CommandError> {
+        if self.state != State::Connected {
+            return Err(CommandError::InvalidState);
+        }
+        self.send_control(&Packet::PubRel(PubRel::new(packet_id)));
+        Ok(())
+    }
+
+    // ----- internals: input ----------------------------------------------------------------
+
+    /// How much a client may send while its CONNECT awaits the core: two of its largest
+    /// packets, and at least 64 KiB so that ordinary pipelining never trips it.
+    fn decision_buffer_limit(&self) -> usize {
+        let max = usize::try_from(self.config.limits().max_packet_size()).unwrap_or(usize::MAX);
+        max.saturating_mul(2).max(64 * 1024)
+    }
+
+    /// Decodes and handles whole packets while the state allows.
+    fn process_input(&mut self, now: Instant) {
+        while matches!(self.state, State::AwaitConnect { .. } | State::Connected) {
+            match self.codec.decode_mut(&mut self.read_buf) {
+                Ok(Decoded::Packet(packet)) => {
+                    self.last_received = now;
+                    self.handle_packet(packet);
+                }
+                Ok(Decoded::Incomplete { .. }) => return,
+                Err(e) => {
+                    self.decode_failed(e);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn decode_failed(&mut self, e: DecodeError) {
+        match self.state {
+            State::AwaitConnect { .. } => {
+                match e {
+                    // [MQTT-3.1.2-2]: the level is unknown, so the answer uses the 3.1.1
+                    // form, which every level reads as "unacceptable protocol version".
+                    DecodeError::UnsupportedProtocolLevel(_) => {
+                        self.version = ProtocolVersion::V3_1_1;
+                        self.write_connack_refusal(ReasonCode::UnsupportedProtocolVersion);
+                    }
+                    _ if handshake::sniff_connect_level(&self.read_buf) == Some(5) => {
+                        // 5.0 lets a server answer a bad CONNECT with CONNACK (§4.13.1).
+                        let code = e.reason_code();
+                        let code = if code.allowed_in(PacketType::ConnAck) {
+                            code
+                        } else {
+                            ReasonCode::UnspecifiedError
+                        };
+                        self.write_connack_refusal(code);
+                    }
+                    _ => {}
+                }
+                self.close(true, CloseReason::InvalidPacket(e));
+            }
+            _ => {
+                self.send_disconnect(e.reason_code());
+                self.close(true, CloseReason::InvalidPacket(e));
+            }
+        }
+    }
+
+    fn handle_packet(&mut self, packet: Packet) {
+        if let State::AwaitConnect { .. } = self.state {
+            // The server codec refuses anything but CONNECT first [MQTT-3.1.0-1].
+            if let Packet::Connect(connect) = packet {
+                self.handle_connect(connect);
+            }
+            return;
+        }
+        match packet {
+            Packet::Publish(p) => self.handle_publish(p),
+            Packet::PubAck(a) => {
+                if self.outbound.get(&a.packet_id.get()) == Some(&QoS::AtLeastOnce) {
+                    self.outbound.remove(&a.packet_id.get());
+                }
+                self.events.push_back(ConnectionEvent::PubAck(a));
+            }
+            Packet::PubRec(r) => {
+                if r.reason_code.is_error()
+                    && self.outbound.get(&r.packet_id.get()) == Some(&QoS::ExactlyOnce)
+                {
+                    self.outbound.remove(&r.packet_id.get());
+                }
+                self.events.push_back(ConnectionEvent::PubRec(r));
+            }
+            Packet::PubComp(c) => {
+                if self.outbound.get(&c.packet_id.get()) == Some(&QoS::ExactlyOnce) {
+                    self.outbound.remove(&c.packet_id.get());
+                }
+                self.events.push_back(ConnectionEvent::PubComp(c));
+            }
+            Packet::PubRel(r) => self.events.push_back(ConnectionEvent::PubRel(r)),
+            Packet::Subscribe(s) => self.handle_subscribe(s),
+            Packet::Unsubscribe(u) => self.handle_unsubscribe(u),
+            Packet::PingReq => self.send_control(&Packet::PingResp),
+            Packet::Disconnect(d) => self.handle_disconnect(d),
+            // A second CONNECT [MQTT-3.1.0-2]; packets only a server sends; AUTH, since this
+            // connection offers no enhanced authentication (MQTT 5.0 §4.12).
+            Packet::Connect(_)
+            | Packet::ConnAck(_)
+            | Packet::SubAck(_)
+            | Packet::UnsubAck(_)
+            | Packet::PingResp
+            | Packet::Auth(_) => self.violation(ReasonCode::ProtocolError),
+        }
+    }
+
+    fn handle_publish(&mut self, mut p: Publish) {
+        let v5 = self.version.is_v5();
+        if p.qos > self.config.maximum_qos() {
+            return self.violation(ReasonCode::QoSNotSupported); // MQTT 5.0 §3.2.2.3.4
+        }
+        if p.retain && !self.config.retain_available() {
+            return self.violation(ReasonCode::RetainNotSupported); // MQTT 5.0 §3.2.2.3.5
+        }
+        if v5 && p.properties.contains(PropertyId::SubscriptionIdentifier) {
+            return self.violation(ReasonCode::ProtocolError); // [MQTT-3.3.4-6]
+        }
+        let mut new_alias = None;
+        if let Some(alias) = p.properties.topic_alias() {
+            if alias == 0 || alias > self.config.limits().topic_alias_maximum() {
+                return self.violation(ReasonCode::TopicAliasInvalid); // [MQTT-3.3.2-8/-9]
+            }
+            if p.topic.is_empty() {
+                match self.inbound_aliases.get(&alias) {
+                    Some(topic) => p.topic = topic.clone(),
+                    None => return self.violation(ReasonCode::ProtocolError),
+                }
+            } else {
+                new_alias = Some(alias);
+            }
+            p.properties = without_topic_alias(&p.properties);
+        }
+        if !self.topic_within_limits(p.topic.as_bytes()) {
+            match (v5, p.packet_id) {
+                // Well-formed but not accepted: 5.0 can say so for this message alone.
+                (true, Some(id)) if p.qos == QoS::AtLeastOnce => {
+                    let mut ack = PubAck::new(id);
+                    ack.reason_code = ReasonCode::TopicNameInvalid;
+                    self.send_control(&Packet::PubAck(ack));
+                }
+                (true, Some(id)) => {
+                    let mut rec = PubRec::new(id);
+                    rec.reason_code = ReasonCode::TopicNameInvalid;
+                    self.send_control(&Packet::PubRec(rec));
+                }
+                _ => self.violation(ReasonCode::TopicNameInvalid),
+            }
+            return;
+        }
+        if let Some(alias) = new_alias {
+            self.inbound_aliases.insert(alias, p.topic.clone());
+        }
+        if let Some(id) = p.packet_id {
+            // A packet identifier already in the window is the same message again.
+            if !self.inbound.contains_key(&id.get()) {
+                let max = usize::from(self.config.limits().receive_maximum().max(1));
+                if self.inbound.len() >= max {
+                    return self.violation(ReasonCode::ReceiveMaximumExceeded); // [MQTT-3.3.4-9]
+                }
+                self.inbound.insert(id.get(), p.qos);
+            }
+        }
+        self.events.push_back(ConnectionEvent::Publish(p));
+    }
+
+    fn handle_subscribe(&mut self, mut s: Subscribe) {
+        let v5 = self.version.is_v5();
+        let id = s.packet_id;
+        if self.pending_subscribes.contains_key(&id.get()) {
+            let code = if v5 {
+                ReasonCode::PacketIdentifierInUse
+            } else {
+                ReasonCode::UnspecifiedError
+            };
+            let codes = s.subscriptions.iter().map(|_| code).collect();
+            return self.write_suback(id, codes);
+        }
+        if v5
+            && !self.config.subscription_identifiers_available()
+            && s.properties.contains(PropertyId::SubscriptionIdentifier)
+        {
+            return self.violation(ReasonCode::SubscriptionIdentifiersNotSupported);
+        }
+        let mut verdicts = Vec::with_capacity(s.subscriptions.len());
+        for sub in &s.subscriptions {
+            let unavailable = if sub.filter.shared().is_some()
+                && !self.config.shared_subscription_available()
+            {
+                Some(ReasonCode::SharedSubscriptionsNotSupported) // MQTT 5.0 §3.2.2.3.13
+            } else if sub.filter.has_wildcards() && !self.config.wildcard_subscription_available() {
+                Some(ReasonCode::WildcardSubscriptionsNotSupported) // MQTT 5.0 §3.2.2.3.11
+            } else {
+                None
+            };
+            let verdict = match unavailable {
+                // The server announced it does not offer this: a 5.0 client broke the rule.
+                Some(code) if v5 => return self.violation(code),
+                Some(_) => Some(ReasonCode::UnspecifiedError),
+                None if !self.filter_within_limits(
+                    sub.filter.match_filter().as_bytes(),
+                    sub.filter.len(),
+                ) =>
+                {
+                    Some(if v5 {
+                        ReasonCode::TopicFilterInvalid
+                    } else {
+                        ReasonCode::UnspecifiedError
+                    })
+                }
+                None => None,
+            };
+            verdicts.push(verdict);
+        }
+        if verdicts.iter().all(Option::is_some) {
+            let codes = verdicts.into_iter().flatten().collect();
+            return self.write_suback(id, codes);
+        }
+        let mut keep = verdicts.iter().map(Option::is_none);
+        s.subscriptions.retain(|_| keep.next().unwrap_or(false));
+        self.pending_subscribes.insert(id.get(), verdicts);
+        self.events.push_back(ConnectionEvent::Subscribe(s));
+    }
+
+    fn handle_unsubscribe(&mut self, mut u: Unsubscribe) {
+        let id = u.packet_id;
+        if self.pending_unsubscribes.contains_key(&id.get()) {
+            let codes = u
+                .filters
+                .iter()
+                .map(|_| ReasonCode::PacketIdentifierInUse)
+                .collect();
+            return self.write_unsuback(id, codes);
+        }
+        let verdicts: Vec<Option<ReasonCode>> = u
+            .filters
+            .iter()
+            .map(|f| {
+                (!self.filter_within_limits(f.match_filter().as_bytes(), f.len()))
+                    .then_some(ReasonCode::TopicFilterInvalid)
+            })
+            .collect();
+        if verdicts.iter().all(Option::is_some) {
+            let codes = verdicts.into_iter().flatten().collect();
+            return self.write_unsuback(id, codes);
+        }
+        let mut keep = verdicts.iter().map(Option::is_none);
+        u.filters.retain(|_| keep.next().unwrap_or(false));
+        self.pending_unsubscribes.insert(id.get(), verdicts);
+        self.events.push_back(ConnectionEvent::Unsubscribe(u));
+    }
+
+    fn handle_disconnect(&mut self, d: Disconnect) {
+        let v5 = self.version.is_v5();
+        let session_expiry_interval = if v5 {
+            d.properties.session_expiry_interval()
+        } else {
+            None
+        };
+        if session_expiry_interval.is_some_and(|s| s != 0)
+            && self.negotiated.session_expiry_interval == 0
+        {
+            return self.violation(ReasonCode::ProtocolError); // [MQTT-3.14.2-2]
+        }
+        let will = if v5 && d.reason_code != ReasonCode::Success {
+            WillAction::Publish
+        } else {
+            WillAction::Discard // [MQTT-3.14.4-3], 3.1.1 [MQTT-3.1.2-10]
+        };
+        self.finish(ConnectionEvent::Disconnected {
+            reason_code: d.reason_code,
+            will,
+            session_expiry_interval,
+            properties: d.properties,
+        });
+    }
+
+    // ----- internals: limits ---------------------------------------------------------------
+
+    fn topic_within_limits(&self, topic: &[u8]) -> bool {
+        self.filter_within_limits(topic, topic.len())
+    }
+
+    /// Whether a topic of `full_len` bytes, whose levels are those of `levels_of`, is within
+    /// the limits.
+    fn filter_within_limits(&self, levels_of: &[u8], full_len: usize) -> bool {
+        let limits = self.config.limits();
+        full_len <= limits.max_topic_len()
+            && levels_of.iter().filter(|&&b| b == b'/').count() < limits.max_topic_levels()
+    }
+
+    fn keep_alive_deadline(&self) -> Option<Instant> {
+        if self.negotiated.keep_alive == 0 {
+            return None;
+        }
+        // Below 1 × the timer would fire before a punctual client's packet.
+        let factor = self.config.keep_alive_factor_permille().max(1_000);
+        let timeout =
+            Duration::from_millis(u64::from(self.negotiated.keep_alive) * u64::from(factor));
+        Some(self.last_received + timeout)
+    }
+
+    // ----- internals: output ---------------------------------------------------------------
+
+    fn write_suback(&mut self, packet_id: PacketId, mut codes: Vec<ReasonCode>) {
+        if !self.version.is_v5() {
+            for c in &mut codes {
+                if !c.is_v3_suback() {
+                    *c = ReasonCode::UnspecifiedError;
+                }
+            }
+        }
+        self.send_control(&Packet::SubAck(SubAck {
+            packet_id,
+            properties: Properties::new(),
+            reason_codes: codes,
+        }));
+    }
+
+    fn write_unsuback(&mut self, packet_id: PacketId, codes: Vec<ReasonCode>) {
+        let reason_codes = if self.version.is_v5() {
+            codes
+        } else {
+            Vec::new()
+        };
+        self.send_control(&Packet::UnsubAck(UnsubAck {
+            packet_id,
+            properties: Properties::new(),
+            reason_codes,
+        }));
+    }
+
+    fn check_ack_reason(&self, packet: PacketType, reason: ReasonCode) -> Result<(), CommandError> {
+        if self.state != State::Connected {
+            return Err(CommandError::InvalidState);
+        }
+        if !reason.allowed_in(packet) {
+            return Err(CommandError::ReasonNotAllowed(reason));
+        }
+        Ok(())
+    }
+
+    /// 3.1.1 acknowledgements carry no reason code.
+    fn ack_code(&self, reason: ReasonCode) -> ReasonCode {
+        if self.version.is_v5() {
+            reason
+        } else {
+            ReasonCode::Success
+        }
+    }
+
+    /// Writes a packet the connection generates itself. Its own packets are valid by
+    /// construction; one larger than the client's Maximum Packet Size (a long SUBACK to a
+    /// client with a tiny maximum) is not sent, as the server must not send it
+    /// [MQTT-3.1.2-24 (5.0)].
+    fn send_control(&mut self, packet: &Packet) {
+        let _ = packet.encode(
+            self.version,
+            self.client_max_packet_size,
+            &mut self.write_buf,
+        );
+    }
+
+    /// A 5.0 DISCONNECT with `reason`, once CONNACK has been sent [MQTT-3.14.0-1]; nothing in
+    /// 3.1.1, where only the client sends DISCONNECT.
+    fn send_disconnect(&mut self, reason: ReasonCode) {
+        if self.version.is_v5() && self.state == State::Connected {
+            let reason = if reason.allowed_in(PacketType::Disconnect) {
+                reason
+            } else {
+                ReasonCode::ProtocolError
+            };
+            self.send_control(&Packet::Disconnect(Disconnect::with_reason(reason)));
+        }
+    }
+
+    /// The client broke a rule with a well-formed packet: DISCONNECT with `reason` in 5.0,
+    /// then close.
+    fn violation(&mut self, reason: ReasonCode) {
+        self.send_disconnect(reason);
+        self.close(true, CloseReason::ProtocolViolation(reason));
+    }
+
+    fn close(&mut self, abnormal: bool, reason: CloseReason) {
+        self.finish(ConnectionEvent::Closed { abnormal, reason });
+    }
+
+    /// Ends the connection with its final event and forgets the per-connection state.
+    fn finish(&mut self, event: ConnectionEvent) {
+        self.state = State::Closed;
+        self.read_buf = BytesMut::new();
+        self.inbound_aliases.clear();
+        self.inbound.clear();
+        self.outbound.clear();
+        self.pending_subscribes.clear();
+        self.pending_unsubscribes.clear();
+        self.events.push_back(event);
+    }
+}
+
+/// Merges the core's codes into the pending request's own verdicts.
+fn take_pending(
+    pending: &mut BTreeMap<u16, Vec<Option<ReasonCode>>>,
+    packet_id: PacketId,
+    codes: Vec<ReasonCode>,
+) -> Result<Vec<ReasonCode>, CommandError> {
+    let verdicts = pending
+        .get(&packet_id.get())
+        .ok_or(CommandError::UnknownRequest)?;
+    if verdicts.iter().filter(|v| v.is_none()).count() != codes.len() {
+        return Err(CommandError::UnknownRequest);
+    }
+    let verdicts = pending
+        .remove(&packet_id.get())
+        .ok_or(CommandError::UnknownRequest)?;
+    let mut codes = codes.into_iter();
+    Ok(verdicts
+        .into_iter()
+        .map(|v| {
+            v.or_else(|| codes.next())
+                .unwrap_or(ReasonCode::UnspecifiedError)
+        })
+        .collect())
+}
+
+/// The properties without the Topic Alias (which names a topic on this connection only).
+fn without_topic_alias(props: &Properties) -> Properties {
+    Properties::from_properties(props.iter().filter(|p| p.id() != PropertyId::TopicAlias))
+        .unwrap_or_default()
+}
