@@ -17,9 +17,12 @@
 
 extern crate alloc;
 
+pub mod broker;
 pub mod config;
 pub mod connection;
 pub mod retained;
 pub mod session;
 pub mod subscriptions;
 pub mod sys;
+
+pub use broker::{AcceptError, Authorizer, Broker, BrokerConfig, ConnectionId, Event};
