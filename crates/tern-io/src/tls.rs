@@ -1,4 +1,4 @@
-//! TLS client configuration with rustls (feature `tls`).
+//! TLS client and server configurations with rustls (feature `tls`).
 //!
 //! The adapters run the handshake; this module builds the [`rustls::ClientConfig`] they use,
 //! from PEM files as mosquitto's `--cafile`, `--cert` and `--key` name them, or takes one the
@@ -82,6 +82,58 @@ impl TlsOptions {
         self.server_name = Some(name.into());
         self
     }
+}
+
+/// A TLS server configuration for a listener (the broker's): its certificate chain and key
+/// from PEM files, as mosquitto's `certfile` / `keyfile` name them; with `client_ca`, client
+/// certificates signed by those authorities are required (mosquitto's `cafile` with
+/// `require_certificate true`).
+///
+/// ```no_run
+/// use std::path::Path;
+/// use tern_io::tls::server_config;
+///
+/// let config = server_config(Path::new("server.crt"), Path::new("server.key"), None)?;
+/// # Ok::<(), tern_io::Error>(())
+/// ```
+pub fn server_config(
+    cert_file: &Path,
+    key_file: &Path,
+    client_ca: Option<&Path>,
+) -> Result<Arc<rustls::ServerConfig>, Error> {
+    let chain = certificates(cert_file)?;
+    if chain.is_empty() {
+        return Err(Error::Tls(format!(
+            "{}: no certificate in the file",
+            cert_file.display()
+        )));
+    }
+    let key = PrivateKeyDer::from_pem_file(key_file)
+        .map_err(|e| Error::Tls(format!("{}: {e}", key_file.display())))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::Tls(e.to_string()))?;
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(ca_file) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in certificates(ca_file)? {
+                roots
+                    .add(cert)
+                    .map_err(|e| Error::Tls(format!("{}: {e}", ca_file.display())))?;
+            }
+            let verifier =
+                rustls::server::WebPkiClientVerifier::builder_with_provider(roots.into(), provider)
+                    .build()
+                    .map_err(|e| Error::Tls(format!("{}: {e}", ca_file.display())))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let config = builder
+        .with_single_cert(chain, key)
+        .map_err(|e| Error::Tls(format!("{}: {e}", cert_file.display())))?;
+    Ok(Arc::new(config))
 }
 
 fn certificates(path: &Path) -> Result<Vec<CertificateDer<'static>>, Error> {

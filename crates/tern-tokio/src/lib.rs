@@ -69,6 +69,8 @@ use std::time::Instant as StdInstant;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 
+#[cfg(feature = "broker")]
+pub mod broker;
 #[cfg(feature = "coap")]
 pub mod coap;
 

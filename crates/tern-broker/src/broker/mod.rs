@@ -284,6 +284,11 @@ impl Broker {
         self.authorizer = Some(Box::new(authorizer));
     }
 
+    /// [`Broker::set_authorizer`] for one already boxed.
+    pub fn set_boxed_authorizer(&mut self, authorizer: Box<dyn Authorizer>) {
+        self.authorizer = Some(authorizer);
+    }
+
     /// The configuration.
     pub fn config(&self) -> &BrokerConfig {
         &self.config
