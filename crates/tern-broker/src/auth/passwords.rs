@@ -312,8 +312,7 @@ impl PasswordFile {
     /// Adds `user` with `hash` (from [`hash`]), or replaces the hash of an existing user in
     /// place. Returns whether the user existed.
     ///
-    /// The user name must be one the file can hold: not empty, without `:` or control
-    /// characters, not starting with `#` and without white space at either end.
+    /// The user name must be one the file can hold (see [`check_user_name`]).
     ///
     /// ```
     /// use tern_broker::auth::passwords::{EntryError, PasswordFile};
@@ -327,13 +326,7 @@ impl PasswordFile {
     /// assert_eq!(file.set("bob", "plain text"), Err(EntryError::InvalidHash));
     /// ```
     pub fn set(&mut self, user: &str, hash: &str) -> Result<bool, EntryError> {
-        check_user(user)?;
-        if user.contains(':') {
-            return Err(EntryError::UserColon);
-        }
-        if user.starts_with('#') {
-            return Err(EntryError::UserHash);
-        }
+        check_user_name(user)?;
         if hash.is_empty() {
             return Err(EntryError::EmptyHash);
         }
@@ -497,7 +490,29 @@ impl fmt::Debug for PasswordFile {
     }
 }
 
-/// What the file format needs of a user name, whether read or set.
+/// Whether `user` can have an entry: not empty, without `:` or control characters, not
+/// starting with `#` and without white space at either end. [`PasswordFile::set`] checks
+/// the same; a tool can check first, before it asks for a password.
+///
+/// ```
+/// use tern_broker::auth::passwords::{EntryError, check_user_name};
+/// assert_eq!(check_user_name("Zoë Smith"), Ok(()));
+/// assert_eq!(check_user_name("#admin"), Err(EntryError::UserHash));
+/// assert_eq!(check_user_name("bob "), Err(EntryError::UserWhitespace));
+/// ```
+pub fn check_user_name(user: &str) -> Result<(), EntryError> {
+    check_user(user)?;
+    if user.contains(':') {
+        Err(EntryError::UserColon)
+    } else if user.starts_with('#') {
+        Err(EntryError::UserHash)
+    } else {
+        Ok(())
+    }
+}
+
+/// What the file format needs of a user name read from a file (where the first `:` ends
+/// the name and a leading `#` makes a comment).
 fn check_user(user: &str) -> Result<(), EntryError> {
     if user.is_empty() {
         Err(EntryError::EmptyUser)
