@@ -7,7 +7,7 @@ use crate::run::{Cmd, ensure_cargo_tool, format_duration, step};
 
 /// Crates that must build without default features (no `std`): the sans-IO cores.
 /// A crate whose directory does not exist yet is skipped, so a planned crate is one line here.
-pub(crate) const CORE_CRATES: &[&str] = &["tern-time", "tern-mqtt", "tern-coap"];
+pub(crate) const CORE_CRATES: &[&str] = &["tern-time", "tern-mqtt", "tern-coap", "tern-broker"];
 
 /// The cargo-deny release series that `deny.toml` is written for; its config schema changes
 /// between minor releases, so CI installs this series rather than whatever is newest.

@@ -17,6 +17,7 @@
 
 extern crate alloc;
 
+pub mod auth;
 pub mod broker;
 pub mod config;
 pub mod connection;

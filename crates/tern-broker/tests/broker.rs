@@ -695,3 +695,46 @@ fn the_keep_alive_ends_a_silent_connection_and_publishes_its_will() {
     let got = net.received(watcher);
     assert_eq!(payloads(&got), ["lost"]);
 }
+
+#[test]
+fn an_acl_decides_who_publishes_subscribes_and_receives() {
+    let acl = tern_broker::auth::acl::Acl::parse(
+        "user alice\ntopic readwrite home/#\n\nuser bob\ntopic read home/public/#\n",
+    )
+    .unwrap();
+    let mut config = BrokerConfig::default();
+    config.allow_anonymous = false;
+    let mut net = Net::with(config);
+    net.broker.set_authorizer(acl);
+    let login = |user: &'static str| {
+        move |c: &mut Connect| {
+            c.username = Some(MqttString::new(user).unwrap());
+            c.password = Some("secret".into());
+        }
+    };
+    let (alice, _) = net.connect_with("alice", ProtocolVersion::V5, login("alice"));
+    let (bob, _) = net.connect_with("bob", ProtocolVersion::V5, login("bob"));
+    // bob may not read home/#, only home/public/#.
+    let mut refused = Subscribe::new(
+        pid(1),
+        vec![Subscription::new(
+            TopicFilter::new("home/#").unwrap(),
+            QoS::AtMostOnce,
+        )],
+    );
+    refused.properties = Properties::new();
+    net.send(bob, Packet::Subscribe(refused));
+    assert!(
+        matches!(&net.received(bob)[..], [Packet::SubAck(a)] if a.reason_codes == [ReasonCode::NotAuthorized])
+    );
+    net.subscribe(bob, "home/public/+", QoS::AtMostOnce);
+    // bob may not publish at all: 0x87 in the PUBACK, and nobody gets it.
+    net.subscribe(alice, "home/#", QoS::AtMostOnce);
+    net.publish(bob, "home/public/x", "from bob", QoS::AtLeastOnce, 5);
+    assert!(
+        matches!(&net.received(bob)[..], [Packet::PubAck(a)] if a.reason_code == ReasonCode::NotAuthorized)
+    );
+    assert!(net.received(alice).is_empty());
+    net.publish(alice, "home/public/door", "open", QoS::AtMostOnce, 0);
+    assert_eq!(payloads(&net.received(bob)), ["open"]);
+}

@@ -1,8 +1,9 @@
 //! The `tern` command line.
 //!
-//! One binary, a tree of subcommands by protocol: `tern mqtt decode|pub|sub` and `tern coap
-//! get|post|put|delete|observe|discover|serve|decode` (and `tern coap -m METHOD URI`) today; `tern
-//! broker` is to come. Each protocol has a module ([`mqtt`], [`coap`]) with a clap
+//! One binary, a tree of subcommands by protocol: `tern mqtt decode|pub|sub`, `tern coap
+//! get|post|put|delete|observe|discover|serve|decode` (and `tern coap -m METHOD URI`) and `tern
+//! broker passwd` today; serving with `tern broker` is to come. Each group has a module
+//! ([`mqtt`], [`coap`], [`broker`]) with a clap
 //! `Subcommand` enum, one module per command and its own mapping of
 //! packets to JSON; pieces every protocol shares live beside them ([`hex`] for hex input and
 //! output, [`json`] for JSON lines with ordered keys, [`stdio`] for where input comes from and
@@ -11,8 +12,9 @@
 //! Exit statuses, the same for every command:
 //!
 //! - 0: success;
-//! - 1: the input is bad (a malformed or incomplete packet or message), reading / writing
-//!   failed, or the peer said no (a CoAP 4.xx/5.xx response, a reset, no answer at all);
+//! - 1: the input is bad (a malformed or incomplete packet or message, a password file that
+//!   does not parse, passwords that do not match), reading / writing failed, or the peer said
+//!   no (a CoAP 4.xx/5.xx response, a reset, no answer at all);
 //! - 2: usage error: bad arguments (clap's own status) or input that is not what the command
 //!   was told to expect, such as invalid hex or a URI that is not `coap://`;
 //! - 3: `tern mqtt sub -W` or a CoAP request's `-B` ran out of time.
@@ -28,6 +30,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod broker;
 mod coap;
 mod failure;
 mod hex;
@@ -58,6 +61,9 @@ enum Command {
         after_help = coap::EXAMPLES
     )]
     Coap(Box<coap::CoapArgs>),
+    /// MQTT broker tools: passwd (the password file).
+    #[command(subcommand)]
+    Broker(broker::BrokerCommand),
 }
 
 fn main() -> ExitCode {
@@ -65,6 +71,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Mqtt(command) => mqtt::run(command),
         Command::Coap(args) => coap::run(*args),
+        Command::Broker(command) => broker::run(command),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1313,3 +1313,18 @@ fn outgoing_publish(now: Instant, out: &Outgoing) -> Publish {
         payload: m.payload.clone(),
     }
 }
+
+/// An ACL file authorises a broker's clients ([`Broker::set_authorizer`]).
+impl Authorizer for crate::auth::acl::Acl {
+    fn may_publish(&self, client_id: &str, username: Option<&str>, topic: &TopicName) -> bool {
+        self.check_publish(client_id, username, topic)
+    }
+
+    fn may_subscribe(&self, client_id: &str, username: Option<&str>, filter: &TopicFilter) -> bool {
+        self.check_subscribe(client_id, username, filter)
+    }
+
+    fn may_receive(&self, client_id: &str, username: Option<&str>, topic: &TopicName) -> bool {
+        self.check_receive(client_id, username, topic)
+    }
+}
