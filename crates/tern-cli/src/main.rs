@@ -61,9 +61,9 @@ enum Command {
         after_help = coap::EXAMPLES
     )]
     Coap(Box<coap::CoapArgs>),
-    /// MQTT broker tools: passwd (the password file).
-    #[command(subcommand)]
-    Broker(broker::BrokerCommand),
+    /// The MQTT broker (3.1, 3.1.1 and 5.0; TCP and TLS), and passwd for its password file.
+    #[command(args_conflicts_with_subcommands = true, after_help = broker::EXAMPLES)]
+    Broker(Box<broker::BrokerArgs>),
 }
 
 fn main() -> ExitCode {
@@ -71,7 +71,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Mqtt(command) => mqtt::run(command),
         Command::Coap(args) => coap::run(*args),
-        Command::Broker(command) => broker::run(command),
+        Command::Broker(args) => broker::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

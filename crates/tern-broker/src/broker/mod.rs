@@ -85,7 +85,7 @@ pub struct BrokerConfig {
     pub server: ServerConfig,
     /// Each session's queue limits.
     pub sessions: SessionLimits,
-    /// The retained store's limits.
+    /// The retained store's limits (default: a million messages, 256 MiB).
     pub retained: RetainedLimits,
     /// Transport connections open at once; more are refused by [`Broker::accept`].
     pub max_connections: usize,
@@ -108,7 +108,10 @@ impl Default for BrokerConfig {
         BrokerConfig {
             server: ServerConfig::new(),
             sessions: SessionLimits::default(),
-            retained: RetainedLimits::default(),
+            retained: RetainedLimits {
+                max_messages: 1_000_000,
+                max_bytes: 256 << 20,
+            },
             max_connections: 100_000,
             max_subscriptions: 1_000,
             max_session_expiry: NEVER,

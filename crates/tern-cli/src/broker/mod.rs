@@ -1,16 +1,24 @@
-//! `tern broker …`: the broker's tools. Today only `passwd`, which manages the password file
-//! the broker reads.
-//!
-//! Serving (`tern broker [-c FILE] [-p PORT]`) is to come. It can keep these subcommands
-//! the way `tern coap` keeps its own beside the request arguments: turn the group into an
-//! `Args` struct with the serving options flattened in and an optional `BrokerCommand`
-//! (`args_conflicts_with_subcommands`, `subcommand_negates_reqs`).
+//! `tern broker`: the MQTT broker (`tern broker [-c FILE] [-p PORT]`), and its tools
+//! (`tern broker passwd`, the password file).
 
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 
 use crate::failure::Failure;
 
+mod config;
 mod passwd;
+mod serve;
+
+pub(crate) use serve::EXAMPLES;
+
+/// `tern broker`: serving options, or a subcommand.
+#[derive(Debug, Args)]
+pub(crate) struct BrokerArgs {
+    #[command(subcommand)]
+    command: Option<BrokerCommand>,
+    #[command(flatten)]
+    serve: serve::ServeArgs,
+}
 
 /// The `tern broker` subcommands.
 #[derive(Debug, Subcommand)]
@@ -21,9 +29,10 @@ pub(crate) enum BrokerCommand {
     Passwd(passwd::PasswdArgs),
 }
 
-/// Runs a broker subcommand.
-pub(crate) fn run(command: BrokerCommand) -> Result<(), Failure> {
-    match command {
-        BrokerCommand::Passwd(args) => passwd::run(&args),
+/// Runs the broker, or a broker subcommand.
+pub(crate) fn run(args: BrokerArgs) -> Result<(), Failure> {
+    match args.command {
+        Some(BrokerCommand::Passwd(passwd)) => passwd::run(&passwd),
+        None => serve::run(&args.serve),
     }
 }
