@@ -229,6 +229,140 @@ fn verbose_shows_each_message_on_both_sides() {
     );
 }
 
+/// The server's `-v` lines until `n` have come (or the wait ran out).
+fn server_lines(server: &Server, n: usize) -> Vec<String> {
+    let deadline = Instant::now() + WAIT;
+    let mut logged = Vec::new();
+    while logged.len() < n && Instant::now() < deadline {
+        logged.extend(server.logged());
+        thread::sleep(Duration::from_millis(20));
+    }
+    logged
+}
+
+#[test]
+fn a_chosen_token_goes_on_the_wire() {
+    let server = Server::start(&[]);
+    // As text: the token is the text's bytes ("tern" = 74 65 72 6e).
+    let out = coap(&["get", &server.uri("/hello"), "-T", "tern", "-v"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "Hello, world!\n");
+    let lines: Vec<String> = stderr(&out).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with("> CON GET mid=") && lines[0].contains(" token=7465726e /hello"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].starts_with("< ACK 2.05 Content") && lines[1].contains(" token=7465726e "),
+        "{lines:?}"
+    );
+    // The server saw it too, and answered on it.
+    let logged = server_lines(&server, 2);
+    assert!(
+        logged
+            .iter()
+            .filter(|l| l.contains(" token=7465726e"))
+            .count()
+            == 2,
+        "{logged:?}"
+    );
+
+    // As hex after 0x, for binary tokens; with -m and with discover as well.
+    let out = coap(&[
+        "-m",
+        "post",
+        &server.uri("/store"),
+        "-e",
+        "x",
+        "-T",
+        "0x00ff",
+        "-v",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .lines()
+            .next()
+            .unwrap()
+            .contains(" token=00ff /store")
+    );
+    let out = coap(&[
+        "discover",
+        &format!("coap://{}", server.addr),
+        "-T",
+        "0xCAFE",
+        "-v",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .lines()
+            .next()
+            .unwrap()
+            .contains(" token=cafe /.well-known/core"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_observation_keeps_its_chosen_token() {
+    let server = Server::start(&[]);
+    let out = coap(&[
+        "observe",
+        &server.uri("/time"),
+        "-s",
+        "1.5",
+        "-T",
+        "obs1",
+        "-v",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let log = stderr(&out);
+    let lines: Vec<&str> = log.lines().collect();
+    // The registration, its response and each notification carry the token ("obs1" =
+    // 6f 62 73 31); only the empty ACKs have none.
+    let with_token = lines.iter().filter(|l| l.contains(" token=")).count();
+    assert!(with_token >= 3, "{lines:?}");
+    for line in &lines {
+        assert!(
+            !line.contains(" token=") || line.contains(" token=6f627331 "),
+            "{lines:?}"
+        );
+    }
+    assert!(
+        lines[0].starts_with("> CON GET") && lines[0].contains(" observe=0"),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn tokens_outside_1_to_8_bytes_are_usage_errors() {
+    for (token, why) in [
+        ("", "-T : a token has 1 to 8 bytes, not 0"),
+        ("123456789", "-T 123456789: a token has 1 to 8 bytes, not 9"),
+        ("0x", "-T 0x: a token has 1 to 8 bytes, not 0"),
+        (
+            "0x010203040506070809",
+            "-T 0x010203040506070809: a token has 1 to 8 bytes, not 9",
+        ),
+    ] {
+        for command in ["get", "observe", "discover"] {
+            let out = coap(&[command, "coap://127.0.0.1:9/x", "-T", token]);
+            assert_eq!(out.status.code(), Some(2), "{command} -T {token:?}");
+            assert_eq!(stderr(&out), format!("tern: error: {why}\n"), "{command}");
+        }
+    }
+    let out = coap(&["get", "coap://127.0.0.1:9/x", "-T", "0xzz"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("tern: error: -T 0xzz: "),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn discover_lists_and_filters_the_resources() {
     let server = Server::start(&[]);
