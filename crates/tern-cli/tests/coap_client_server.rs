@@ -425,6 +425,119 @@ fn plugtest_resources() {
         links,
         "</link1>;rt=\"Type1 Type2\";if=\"If1\",</link3>;rt=\"Type1 Type3\";if=\"foo\"\n"
     );
+    // TD_COAP_LINK_04 (the fourth group, rt="", is not of Type2) and LINK_06.
+    let links = ok_stdout(&["discover", &server.uri("?rt=Type2")]);
+    assert_eq!(
+        links,
+        "</link1>;rt=\"Type1 Type2\";if=\"If1\",</link2>;rt=\"Type2 Type3\";if=\"If2\"\n"
+    );
+    assert!(ok_stdout(&["discover", &server.uri("?href=/link4")]).contains("</link4>;rt=\"\""));
+    assert_eq!(
+        ok_stdout(&["discover", &server.uri("?sz=*")]),
+        "</seg1/seg2/seg3>;sz=10\n"
+    );
+}
+
+/// Waits until the server has logged a line that satisfies `seen`.
+fn wait_logged(server: &Server, seen: impl Fn(&str) -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        if server.logged().iter().any(|l| seen(l)) {
+            return;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    panic!("the server never logged what was awaited");
+}
+
+/// Starts `tern coap observe URI ARGS --json` and waits until `server` has its registration.
+fn observe_in_background(server: &Server, path: &str, args: &[&str]) -> Child {
+    let uri = server.uri(path);
+    let mut all = vec!["coap", "observe", &uri, "--json", "-B", "10"];
+    all.extend_from_slice(args);
+    let child = tern(&all).spawn().expect("run tern coap observe");
+    wait_logged(server, |l| {
+        l.contains(" CON GET ") && l.contains(&format!(" {path} ")) && l.contains("observe=0")
+    });
+    child
+}
+
+#[test]
+fn plugtest_obs_non_notifies_a_con_registrant_with_non() {
+    let server = Server::start(&["--plugtest"]);
+    // Both registrations are CON (no -N); /obs-non notifies NON all the same, while /obs,
+    // for comparison, notifies CON.
+    let observe = |path: &str| {
+        let uri = server.uri(path);
+        tern(&["coap", "observe", &uri, "-s", "6", "--json", "-B", "10"])
+            .spawn()
+            .expect("run tern coap observe")
+    };
+    let (non, con) = (observe("/obs-non"), observe("/obs"));
+    for (child, mtype, body) in [(non, "NON", "Type: obs-non"), (con, "CON", "Type: obs,")] {
+        let out = wait(child);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let lines = json_lines(&out);
+        assert!(
+            lines.len() >= 2,
+            "the response and a notification: {lines:?}"
+        );
+        assert_eq!(lines[0]["type"], "ACK");
+        for line in &lines[1..] {
+            assert_eq!(line["type"], mtype, "{lines:?}");
+            assert!(
+                line["payload"].as_str().unwrap().starts_with(body),
+                "{line}"
+            );
+        }
+    }
+}
+
+#[test]
+fn plugtest_obs_pumping_changes_in_bursts_delivered_in_order() {
+    let server = Server::start(&["--plugtest"]);
+    let out = coap(&["observe", &server.uri("/obs-pumping"), "-s", "6", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let changes: Vec<u64> = json_lines(&out)
+        .iter()
+        .map(|l| {
+            let text = l["payload"].as_str().unwrap();
+            text.rsplit_once("change ").unwrap().1.parse().unwrap()
+        })
+        .collect();
+    // The response, then a burst of changes at the 5 s tick.
+    assert!(changes.len() >= 3, "{changes:?}");
+    assert!(changes.windows(2).all(|w| w[0] < w[1]), "{changes:?}");
+}
+
+#[test]
+fn plugtest_obs_reset_ends_observations_with_4_04_on_request() {
+    let server = Server::start(&["--plugtest"]);
+    let wrong = coap(&["post", &server.uri("/obs-reset"), "-e", "please"]);
+    assert_eq!(stderr(&wrong), "tern: error: 4.03 Forbidden\n");
+    let observer = observe_in_background(&server, "/obs", &["-s", "8"]);
+    let started = Instant::now();
+    ok_stdout(&["post", &server.uri("/obs-reset?notfound"), "-e", "sesame"]);
+    let out = wait(observer);
+    assert!(started.elapsed() < Duration::from_secs(5), "ended early");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "tern: error: 4.04 Not Found\n");
+    let codes: Vec<Value> = json_lines(&out).iter().map(|l| l["code"].clone()).collect();
+    assert_eq!(codes, [json!("2.05"), json!("4.04")]);
+}
+
+#[test]
+fn plugtest_obs_reset_silences_observers_until_one_registers_again() {
+    let server = Server::start(&["--plugtest"]);
+    let observer = observe_in_background(&server, "/obs", &["-s", "6"]);
+    ok_stdout(&["post", &server.uri("/obs-reset"), "-e", "sesame"]);
+    // The 5 s tick passes without a notification: only the response is printed.
+    let out = wait(observer);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json_lines(&out).len(), 1, "{}", stdout(&out));
+    // A new registration brings the notifications back.
+    let out = coap(&["observe", &server.uri("/obs"), "-s", "5.5", "--json"]);
+    assert!(json_lines(&out).len() >= 2, "{}", stdout(&out));
 }
 
 #[test]
