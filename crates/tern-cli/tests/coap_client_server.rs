@@ -219,6 +219,140 @@ fn verbose_shows_each_message_on_both_sides() {
     );
 }
 
+/// The server's `-v` lines until `n` have come (or the wait ran out).
+fn server_lines(server: &Server, n: usize) -> Vec<String> {
+    let deadline = Instant::now() + WAIT;
+    let mut logged = Vec::new();
+    while logged.len() < n && Instant::now() < deadline {
+        logged.extend(server.logged());
+        thread::sleep(Duration::from_millis(20));
+    }
+    logged
+}
+
+#[test]
+fn a_chosen_token_goes_on_the_wire() {
+    let server = Server::start(&[]);
+    // As text: the token is the text's bytes ("tern" = 74 65 72 6e).
+    let out = coap(&["get", &server.uri("/hello"), "-T", "tern", "-v"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(stdout(&out), "Hello, world!\n");
+    let lines: Vec<String> = stderr(&out).lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[0].starts_with("> CON GET mid=") && lines[0].contains(" token=7465726e /hello"),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].starts_with("< ACK 2.05 Content") && lines[1].contains(" token=7465726e "),
+        "{lines:?}"
+    );
+    // The server saw it too, and answered on it.
+    let logged = server_lines(&server, 2);
+    assert!(
+        logged
+            .iter()
+            .filter(|l| l.contains(" token=7465726e"))
+            .count()
+            == 2,
+        "{logged:?}"
+    );
+
+    // As hex after 0x, for binary tokens; with -m and with discover as well.
+    let out = coap(&[
+        "-m",
+        "post",
+        &server.uri("/store"),
+        "-e",
+        "x",
+        "-T",
+        "0x00ff",
+        "-v",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .lines()
+            .next()
+            .unwrap()
+            .contains(" token=00ff /store")
+    );
+    let out = coap(&[
+        "discover",
+        &format!("coap://{}", server.addr),
+        "-T",
+        "0xCAFE",
+        "-v",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out)
+            .lines()
+            .next()
+            .unwrap()
+            .contains(" token=cafe /.well-known/core"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn an_observation_keeps_its_chosen_token() {
+    let server = Server::start(&[]);
+    let out = coap(&[
+        "observe",
+        &server.uri("/time"),
+        "-s",
+        "1.5",
+        "-T",
+        "obs1",
+        "-v",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let log = stderr(&out);
+    let lines: Vec<&str> = log.lines().collect();
+    // The registration, its response and each notification carry the token ("obs1" =
+    // 6f 62 73 31); only the empty ACKs have none.
+    let with_token = lines.iter().filter(|l| l.contains(" token=")).count();
+    assert!(with_token >= 3, "{lines:?}");
+    for line in &lines {
+        assert!(
+            !line.contains(" token=") || line.contains(" token=6f627331 "),
+            "{lines:?}"
+        );
+    }
+    assert!(
+        lines[0].starts_with("> CON GET") && lines[0].contains(" observe=0"),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn tokens_outside_1_to_8_bytes_are_usage_errors() {
+    for (token, why) in [
+        ("", "-T : a token has 1 to 8 bytes, not 0"),
+        ("123456789", "-T 123456789: a token has 1 to 8 bytes, not 9"),
+        ("0x", "-T 0x: a token has 1 to 8 bytes, not 0"),
+        (
+            "0x010203040506070809",
+            "-T 0x010203040506070809: a token has 1 to 8 bytes, not 9",
+        ),
+    ] {
+        for command in ["get", "observe", "discover"] {
+            let out = coap(&[command, "coap://127.0.0.1:9/x", "-T", token]);
+            assert_eq!(out.status.code(), Some(2), "{command} -T {token:?}");
+            assert_eq!(stderr(&out), format!("tern: error: {why}\n"), "{command}");
+        }
+    }
+    let out = coap(&["get", "coap://127.0.0.1:9/x", "-T", "0xzz"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with("tern: error: -T 0xzz: "),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn discover_lists_and_filters_the_resources() {
     let server = Server::start(&[]);
@@ -281,6 +415,119 @@ fn plugtest_resources() {
         links,
         "</link1>;rt=\"Type1 Type2\";if=\"If1\",</link3>;rt=\"Type1 Type3\";if=\"foo\"\n"
     );
+    // TD_COAP_LINK_04 (the fourth group, rt="", is not of Type2) and LINK_06.
+    let links = ok_stdout(&["discover", &server.uri("?rt=Type2")]);
+    assert_eq!(
+        links,
+        "</link1>;rt=\"Type1 Type2\";if=\"If1\",</link2>;rt=\"Type2 Type3\";if=\"If2\"\n"
+    );
+    assert!(ok_stdout(&["discover", &server.uri("?href=/link4")]).contains("</link4>;rt=\"\""));
+    assert_eq!(
+        ok_stdout(&["discover", &server.uri("?sz=*")]),
+        "</seg1/seg2/seg3>;sz=10\n"
+    );
+}
+
+/// Waits until the server has logged a line that satisfies `seen`.
+fn wait_logged(server: &Server, seen: impl Fn(&str) -> bool) {
+    let deadline = Instant::now() + WAIT;
+    while Instant::now() < deadline {
+        if server.logged().iter().any(|l| seen(l)) {
+            return;
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    panic!("the server never logged what was awaited");
+}
+
+/// Starts `tern coap observe URI ARGS --json` and waits until `server` has its registration.
+fn observe_in_background(server: &Server, path: &str, args: &[&str]) -> Child {
+    let uri = server.uri(path);
+    let mut all = vec!["coap", "observe", &uri, "--json", "-B", "10"];
+    all.extend_from_slice(args);
+    let child = tern(&all).spawn().expect("run tern coap observe");
+    wait_logged(server, |l| {
+        l.contains(" CON GET ") && l.contains(&format!(" {path} ")) && l.contains("observe=0")
+    });
+    child
+}
+
+#[test]
+fn plugtest_obs_non_notifies_a_con_registrant_with_non() {
+    let server = Server::start(&["--plugtest"]);
+    // Both registrations are CON (no -N); /obs-non notifies NON all the same, while /obs,
+    // for comparison, notifies CON.
+    let observe = |path: &str| {
+        let uri = server.uri(path);
+        tern(&["coap", "observe", &uri, "-s", "6", "--json", "-B", "10"])
+            .spawn()
+            .expect("run tern coap observe")
+    };
+    let (non, con) = (observe("/obs-non"), observe("/obs"));
+    for (child, mtype, body) in [(non, "NON", "Type: obs-non"), (con, "CON", "Type: obs,")] {
+        let out = wait(child);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        let lines = json_lines(&out);
+        assert!(
+            lines.len() >= 2,
+            "the response and a notification: {lines:?}"
+        );
+        assert_eq!(lines[0]["type"], "ACK");
+        for line in &lines[1..] {
+            assert_eq!(line["type"], mtype, "{lines:?}");
+            assert!(
+                line["payload"].as_str().unwrap().starts_with(body),
+                "{line}"
+            );
+        }
+    }
+}
+
+#[test]
+fn plugtest_obs_pumping_changes_in_bursts_delivered_in_order() {
+    let server = Server::start(&["--plugtest"]);
+    let out = coap(&["observe", &server.uri("/obs-pumping"), "-s", "6", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let changes: Vec<u64> = json_lines(&out)
+        .iter()
+        .map(|l| {
+            let text = l["payload"].as_str().unwrap();
+            text.rsplit_once("change ").unwrap().1.parse().unwrap()
+        })
+        .collect();
+    // The response, then a burst of changes at the 5 s tick.
+    assert!(changes.len() >= 3, "{changes:?}");
+    assert!(changes.windows(2).all(|w| w[0] < w[1]), "{changes:?}");
+}
+
+#[test]
+fn plugtest_obs_reset_ends_observations_with_4_04_on_request() {
+    let server = Server::start(&["--plugtest"]);
+    let wrong = coap(&["post", &server.uri("/obs-reset"), "-e", "please"]);
+    assert_eq!(stderr(&wrong), "tern: error: 4.03 Forbidden\n");
+    let observer = observe_in_background(&server, "/obs", &["-s", "8"]);
+    let started = Instant::now();
+    ok_stdout(&["post", &server.uri("/obs-reset?notfound"), "-e", "sesame"]);
+    let out = wait(observer);
+    assert!(started.elapsed() < Duration::from_secs(5), "ended early");
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert_eq!(stderr(&out), "tern: error: 4.04 Not Found\n");
+    let codes: Vec<Value> = json_lines(&out).iter().map(|l| l["code"].clone()).collect();
+    assert_eq!(codes, [json!("2.05"), json!("4.04")]);
+}
+
+#[test]
+fn plugtest_obs_reset_silences_observers_until_one_registers_again() {
+    let server = Server::start(&["--plugtest"]);
+    let observer = observe_in_background(&server, "/obs", &["-s", "6"]);
+    ok_stdout(&["post", &server.uri("/obs-reset"), "-e", "sesame"]);
+    // The 5 s tick passes without a notification: only the response is printed.
+    let out = wait(observer);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(json_lines(&out).len(), 1, "{}", stdout(&out));
+    // A new registration brings the notifications back.
+    let out = coap(&["observe", &server.uri("/obs"), "-s", "5.5", "--json"]);
+    assert!(json_lines(&out).len() >= 2, "{}", stdout(&out));
 }
 
 #[test]

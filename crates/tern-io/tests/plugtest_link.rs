@@ -71,6 +71,7 @@ fn plugtest_router() -> Router<Exchange> {
         .put("/test", ok)
         .delete("/test", ok)
         .get("/seg1/seg2/seg3", ok)
+        .attributes("sz=10")
         .get("/query", ok)
         .post("/location-query", ok)
         .get("/multi-format", ok)
@@ -84,6 +85,8 @@ fn plugtest_router() -> Router<Exchange> {
         .attributes(r#"rt="Type2 Type3";if="If2""#)
         .get("/link3", |x: Exchange| x.respond(text("link3")))
         .attributes(r#"rt="Type1 Type3";if="foo""#)
+        .get("/link4", |x: Exchange| x.respond(text("link4")))
+        .attributes(r#"rt="""#)
         .get("/path", |x: Exchange| {
             let links = Response::builder(Code::CONTENT)
                 .options(|o| o.push_content_format(ContentFormat::LINK_FORMAT))
@@ -113,15 +116,20 @@ fn plugtest_router() -> Router<Exchange> {
         .attributes(r#"rt="block""#)
         .observable("/obs", ok)
         .attributes(r#"rt="observe";ct=0"#)
+        .observable("/obs-non", ok)
+        .attributes(r#"rt="observe";ct=0"#)
         .observable("/obs-large", ok)
-        .attributes(r#"rt="observe";ct=0"#);
+        .attributes(r#"rt="observe";ct=0"#)
+        .observable("/obs-pumping", ok)
+        .attributes(r#"rt="observe";ct=0"#)
+        .post("/obs-reset", ok);
     assert_eq!(router.error(), None);
     router
 }
 
 /// The link targets of the plugtest set, in declaration order: every pattern without
 /// parameters.
-const ALL_TARGETS: [&str; 21] = [
+const ALL_TARGETS: [&str; 25] = [
     "/hello",
     "/time",
     "/large",
@@ -137,12 +145,16 @@ const ALL_TARGETS: [&str; 21] = [
     "/link1",
     "/link2",
     "/link3",
+    "/link4",
     "/path",
     "/large-update",
     "/large-create",
     "/large-post",
     "/obs",
+    "/obs-non",
     "/obs-large",
+    "/obs-pumping",
+    "/obs-reset",
 ];
 
 /// The router's answer to `request`, whether the router or a handler gives it.
@@ -225,16 +237,20 @@ fn td_coap_link_01_well_known_core_lists_all_resources() {
         ("/time", r#"</time>;rt="tern.time";ct=0;obs"#),
         ("/store", r#"</store>;rt="tern.store""#),
         ("/test", r#"</test>;rt="test";ct=0"#),
-        ("/seg1/seg2/seg3", "</seg1/seg2/seg3>"),
+        ("/seg1/seg2/seg3", "</seg1/seg2/seg3>;sz=10"),
         ("/multi-format", r#"</multi-format>;ct="0 41""#),
         ("/link1", r#"</link1>;rt="Type1 Type2";if="If1""#),
         ("/link2", r#"</link2>;rt="Type2 Type3";if="If2""#),
         ("/link3", r#"</link3>;rt="Type1 Type3";if="foo""#),
+        ("/link4", r#"</link4>;rt="""#),
         ("/path", "</path>;ct=40"),
         ("/large-update", r#"</large-update>;rt="block";ct=0"#),
         ("/large-create", r#"</large-create>;rt="block""#),
         ("/obs", r#"</obs>;rt="observe";ct=0;obs"#),
+        ("/obs-non", r#"</obs-non>;rt="observe";ct=0;obs"#),
         ("/obs-large", r#"</obs-large>;rt="observe";ct=0;obs"#),
+        ("/obs-pumping", r#"</obs-pumping>;rt="observe";ct=0;obs"#),
+        ("/obs-reset", "</obs-reset>"),
     ] {
         assert_eq!(attributes(target), link);
     }
@@ -243,7 +259,10 @@ fn td_coap_link_01_well_known_core_lists_all_resources() {
         .filter(|l| l.has_attribute("obs"))
         .map(Link::target)
         .collect();
-    assert_eq!(observable, ["/time", "/obs", "/obs-large"]);
+    assert_eq!(
+        observable,
+        ["/time", "/obs", "/obs-non", "/obs-large", "/obs-pumping"]
+    );
 
     // Every listed link is a resource the server has: some method reaches a handler.
     for target in targets(&doc) {
@@ -331,13 +350,25 @@ fn td_coap_link_03_empty_prefix_matches_links_with_rt() {
     }
 }
 
-/// TD_COAP_LINK_04: with rt="Type1 Type2" (/link1), rt="Type2 Type3" (/link2),
-/// rt="Type1 Type3" (/link3), `?rt=Type2` answers Content-Format 40 with only the first two
-/// groups. The plugtest set has no resource with rt="" (the fourth group): a router with one
-/// added shows it is not listed either.
+/// TD_COAP_LINK_04: with the four groups rt="Type1 Type2" (/link1), rt="Type2 Type3"
+/// (/link2), rt="Type1 Type3" (/link3) and rt="" (/link4), `?rt=Type2` answers Content-Format
+/// 40 with only the first two groups.
 #[test]
 fn td_coap_link_04_filter_with_multiple_resource_types() {
     let router = plugtest_router();
+    // The precondition: the four groups are offered.
+    let all = discover(&router, &[]);
+    let rt_of = |target: &str| -> Vec<String> {
+        let link = links(&all).into_iter().find(|l| l.target() == target);
+        let link = link.unwrap_or_else(|| panic!("{target} not in {all}"));
+        assert!(link.has_attribute("rt"), "{target}");
+        link.values("rt").map(str::to_owned).collect()
+    };
+    assert_eq!(rt_of("/link1"), ["Type1", "Type2"]);
+    assert_eq!(rt_of("/link2"), ["Type2", "Type3"]);
+    assert_eq!(rt_of("/link3"), ["Type1", "Type3"]);
+    assert!(rt_of("/link4").iter().all(String::is_empty), "rt=\"\"");
+
     assert_eq!(
         targets(&discover(&router, &["rt=Type2"])),
         ["/link1", "/link2"]
@@ -345,14 +376,6 @@ fn td_coap_link_04_filter_with_multiple_resource_types() {
     assert_eq!(
         targets(&discover(&router, &["rt=Type2"])),
         expected(&router, |l| l.values("rt").any(|v| v == "Type2"))
-    );
-
-    let with_empty_rt = plugtest_router().get("/no-type", ok).attributes(r#"rt="""#);
-    assert_eq!(with_empty_rt.error(), None);
-    assert!(discover(&with_empty_rt, &[]).contains(r#"</no-type>;rt="""#));
-    assert_eq!(
-        targets(&discover(&with_empty_rt, &["rt=Type2"])),
-        ["/link1", "/link2"]
     );
 }
 
@@ -374,28 +397,23 @@ fn td_coap_link_05_filter_by_interface_prefix() {
     );
 }
 
-/// TD_COAP_LINK_06: `?sz=*` answers Content-Format 40 with only the links that have an sz
+/// TD_COAP_LINK_06: with a resource with an sz attribute (/seg1/seg2/seg3) and resources
+/// without one, `?sz=*` answers Content-Format 40 with only the links that have an sz
 /// attribute.
-///
-/// The plugtest set declares no sz attribute (its precondition "Server offers resource with
-/// sz attribute" does not hold for `tern coap serve --plugtest`), so there the answer is an
-/// empty document; a router with one resource given sz shows the filter keeps just it.
 #[test]
 fn td_coap_link_06_filter_by_size_presence() {
     let router = plugtest_router();
-    assert!(expected(&router, |l| l.has_attribute("sz")).is_empty());
-    assert_eq!(discover(&router, &["sz=*"]), "");
+    // The precondition: some resources have sz, others not.
+    let sized = expected(&router, |l| l.has_attribute("sz"));
+    assert_eq!(sized, ["/seg1/seg2/seg3"]);
+    assert!(expected(&router, |l| !l.has_attribute("sz")).len() > 1);
 
-    let with_sz = plugtest_router()
-        .get("/sized", ok)
-        .attributes(r#"rt="block";sz=2500"#);
-    assert_eq!(with_sz.error(), None);
-    let doc = discover(&with_sz, &["sz=*"]);
-    assert_eq!(doc, r#"</sized>;rt="block";sz=2500"#);
-    assert_eq!(targets(&doc), expected(&with_sz, |l| l.has_attribute("sz")));
-    assert_eq!(targets(&discover(&with_sz, &["sz=2500"])), ["/sized"]);
-    assert_eq!(targets(&discover(&with_sz, &["sz=25*"])), ["/sized"]);
-    assert_eq!(discover(&with_sz, &["sz=1024"]), "");
+    let doc = discover(&router, &["sz=*"]);
+    assert_eq!(doc, "</seg1/seg2/seg3>;sz=10");
+    assert_eq!(targets(&doc), sized);
+    assert_eq!(targets(&discover(&router, &["sz=10"])), ["/seg1/seg2/seg3"]);
+    assert_eq!(targets(&discover(&router, &["sz=1*"])), ["/seg1/seg2/seg3"]);
+    assert_eq!(discover(&router, &["sz=1024"]), "");
 }
 
 /// TD_COAP_LINK_07: `?href=/link1` answers Content-Format 40 with only the link for /link1
@@ -411,13 +429,13 @@ fn td_coap_link_07_filter_by_complete_href() {
 }
 
 /// TD_COAP_LINK_08: `?href=/link*` answers Content-Format 40 with only the links matching
-/// /link*: /link1, /link2 and /link3, not /test.
+/// /link*: /link1 to /link4, not /test.
 #[test]
 fn td_coap_link_08_filter_by_href_prefix() {
     let router = plugtest_router();
     let doc = discover(&router, &["href=/link*"]);
     let got = targets(&doc);
-    assert_eq!(got, ["/link1", "/link2", "/link3"]);
+    assert_eq!(got, ["/link1", "/link2", "/link3", "/link4"]);
     assert_eq!(got, expected(&router, |l| l.target().starts_with("/link")));
     assert!(!got.contains(&"/test"));
     assert_eq!(targets(&discover(&router, &["href=/test"])), ["/test"]);

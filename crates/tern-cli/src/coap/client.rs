@@ -16,7 +16,7 @@ use tern_blocking::coap::{CoapClient, Config, EndpointConfig, Error, Request, Re
 use tern_coap::option::{OptionNumber, Options, OptionsBuilder, ValueFormat};
 use tern_coap::uri::{Scheme, Uri};
 use tern_coap::value::ContentFormat;
-use tern_coap::{Code, MessageType};
+use tern_coap::{Code, MessageType, Token};
 
 use super::{json, trace};
 use crate::failure::Failure;
@@ -53,6 +53,12 @@ pub(crate) struct ClientArgs {
     /// Give up after SECS seconds (fractions allowed): exit status 3.
     #[arg(short = 'B', long = "timeout", value_name = "SECS", value_parser = parse_secs)]
     timeout: Option<Duration>,
+
+    /// The token of the request (1 to 8 bytes): its text's bytes, or hex after 0x for a
+    /// binary token (e.g. -T 0xcafe). Without it, a random one of 8 bytes. Blocks of a
+    /// body after the first get tokens of their own; an observation keeps this one.
+    #[arg(short = 'T', long = "token", value_name = "TOKEN")]
+    token: Option<String>,
 
     /// Block size for block-wise transfers (RFC 7959): 16, 32, 64, 128, 256, 512 or 1024
     /// bytes, or its SZX 0 to 6. Bodies larger than a block go in blocks of this size, and
@@ -113,6 +119,26 @@ impl Method {
     }
 }
 
+impl ClientArgs {
+    /// The `-T` token, or a usage error.
+    pub(crate) fn token(&self) -> Result<Option<Token>, Failure> {
+        self.token.as_deref().map(parse_token).transpose()
+    }
+}
+
+/// A `-T` token: the text's bytes, or the bytes of the hex after `0x`; 1 to 8 of them.
+fn parse_token(text: &str) -> Result<Token, Failure> {
+    let bad = |why: &str| Failure::usage(format_args!("-T {text}: {why}"));
+    let bytes = match text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        Some(digits) => hex::decode(digits).map_err(|e| bad(&e.to_string()))?,
+        None => text.as_bytes().to_vec(),
+    };
+    match bytes.len() {
+        1..=8 => Token::new(&bytes).ok_or_else(|| bad("a token has 1 to 8 bytes")),
+        n => Err(bad(&format!("a token has 1 to 8 bytes, not {n}"))),
+    }
+}
+
 /// `tern coap get|post|put|delete URI` and `tern coap -m METHOD URI`.
 pub(crate) fn run(method: Code, client: &ClientArgs, body: &BodyArgs) -> Result<(), Failure> {
     let started = Instant::now();
@@ -129,12 +155,16 @@ pub(crate) fn build(
     options: OptionsBuilder,
     payload: Vec<u8>,
     non: bool,
+    token: Option<Token>,
 ) -> Result<Request, Failure> {
     let mut builder = Request::builder(method)
         .options(|_| options)
         .payload(payload);
     if non {
         builder = builder.non_confirmable();
+    }
+    if let Some(token) = token {
+        builder = builder.token(token);
     }
     builder
         .build()
@@ -151,7 +181,13 @@ impl BodyArgs {
         if let Some(format) = self.accept {
             options = options.push_accept(format);
         }
-        build(method, options, self.payload()?, client.non)
+        build(
+            method,
+            options,
+            self.payload()?,
+            client.non,
+            client.token()?,
+        )
     }
 
     fn payload(&self) -> Result<Vec<u8>, Failure> {
@@ -452,6 +488,35 @@ mod tests {
             let e = extra_options(&[bad.to_owned()]).unwrap_err();
             assert_eq!(e.status(), 2, "{bad}");
         }
+    }
+
+    #[test]
+    fn tokens_as_text_or_hex() {
+        let token = |t: &str| parse_token(t).map(|t| t.as_bytes().to_vec());
+        assert_eq!(token("abc"), Ok(b"abc".to_vec()));
+        assert_eq!(token("12345678"), Ok(b"12345678".to_vec()));
+        assert_eq!(token("0xcafe"), Ok(vec![0xca, 0xfe]));
+        assert_eq!(
+            token("0X00ff00ff00ff00ff"),
+            Ok(vec![0, 255, 0, 255, 0, 255, 0, 255])
+        );
+        assert_eq!(token("é"), Ok("é".as_bytes().to_vec()));
+        for bad in [
+            "",
+            "123456789",
+            "0x",
+            "0xabc",
+            "0xzz",
+            "0x010203040506070809",
+        ] {
+            let e = parse_token(bad).unwrap_err();
+            assert_eq!(e.status(), 2, "{bad}");
+            assert!(e.message().starts_with("-T "), "{bad}: {}", e.message());
+        }
+        assert_eq!(
+            parse_token("123456789").unwrap_err().message(),
+            "-T 123456789: a token has 1 to 8 bytes, not 9"
+        );
     }
 
     #[test]

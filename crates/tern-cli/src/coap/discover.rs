@@ -56,7 +56,8 @@ pub(crate) fn run(args: &DiscoverArgs) -> Result<(), Failure> {
     let started = Instant::now();
     let uri = discovery_uri(&args.client.uri)?;
     let options = tern_coap::Options::builder().push_accept(ContentFormat::LINK_FORMAT);
-    let request = client::build(tern_coap::Code::GET, options, Vec::new(), false)?;
+    let token = args.client.token()?;
+    let request = client::build(tern_coap::Code::GET, options, Vec::new(), false, token)?;
     let session = client::Session::start(&args.client, started)?;
     let (response, _) = session.exchange(move |c| c.request(&uri, request))?;
     if !args.client.json || response.code.class() != 2 {

@@ -21,12 +21,14 @@ Examples:
   tern coap get coap://localhost/hello
   tern coap post coap://localhost/hello -e world -t text
   tern coap -m fetch coap://[::1]/items -f query.json -t json -A cbor
+  tern coap get coap://localhost/hello -T 0xcafe -v
   tern coap observe coap://localhost/time -s 10
   tern coap discover coap://localhost
   tern coap serve --bind 127.0.0.1:5683 -v
   tern coap decode 42015e7c19acb568656c6c6f
 
-Requests are Confirmable unless -N is given, and are retransmitted as RFC 7252 says. The \
+Requests are Confirmable unless -N is given, and are retransmitted as RFC 7252 says; their \
+token is random unless -T names one (text, or hex after 0x). The \
 output is the response's payload, followed by a newline unless it ends with one (nothing for \
 an empty payload); with --json one object per response.
 

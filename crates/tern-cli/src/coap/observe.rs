@@ -18,6 +18,7 @@ pub(crate) const EXAMPLES: &str = "\
 Examples:
   tern coap observe coap://localhost/time -s 10
   tern coap observe coap://[::1]/sensors/temp -A json --json
+  tern coap observe coap://localhost/time -T obs1 -v
 
 Each notification prints as one line: its payload (followed by a newline unless it ends with \
 one), or with --json one object. -B bounds the wait for the first response; -s the whole \

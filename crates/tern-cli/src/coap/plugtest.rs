@@ -1,17 +1,60 @@
-//! `tern coap serve --plugtest`: the resources of the ETSI CoAP plugtests (td-coap4) that
-//! the endpoint supports: the core ones (TD_COAP_CORE), link format (TD_COAP_LINK), block-wise
-//! (TD_COAP_BLOCK) and Observe (TD_COAP_OBS). Not here: /obs-non (the endpoint sends a
-//! notification CON or NON as the observer registered, so a resource cannot insist on NON),
-//! /obs-pumping and /obs-reset.
+//! `tern coap serve --plugtest`: the resources of the ETSI CoAP plugtests (td-coap4): the
+//! core ones (TD_COAP_CORE), link format (TD_COAP_LINK, with the four `rt` groups of LINK_04
+//! and an `sz` for LINK_06), block-wise (TD_COAP_BLOCK) and Observe (TD_COAP_OBS), with the
+//! observable resources plugtest servers offer besides /obs:
+//!
+//! - /obs-non notifies in NON messages, also a client that registered with CON
+//!   (TD_COAP_OBS_02): the endpoint is configured with
+//!   [`NotificationType::NonConfirmable`] for it, so it still sends a CON at least every
+//!   24 hours (RFC 7641 §4.5).
+//! - /obs-pumping changes in bursts ([`PUMPING_BURST`] changes in a row every 5 s): a
+//!   notification catches up with a CON one still unacknowledged and takes its place
+//!   (§4.5.2, TD_COAP_OBS_11's "never multiple notifications active at one time"), and a
+//!   client must keep the newest.
+//! - /obs-reset: a POST with the payload `sesame` makes the observable resources behave as
+//!   after a reboot that lost their observers (TD_COAP_OBS_04): they send no notification
+//!   until a client registers again (its re-registration, after Max-Age). tern-blocking has
+//!   no call that makes the endpoint forget observers, so they stay on its list, quiet; once
+//!   anyone registers again, the resource notifies everyone on it. With `?notfound`, the
+//!   observers are removed instead, each with a 4.04 notification. Any other payload: 4.03.
 
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
-use tern_blocking::coap::{CoapServer, Code, Incoming, Response, Router};
-use tern_coap::value::{ContentFormat, ETag, IfMatch};
+use tern_blocking::coap::{CoapServer, Code, EndpointConfig, Incoming, Response, Router};
+use tern_coap::endpoint::observe::NotificationType;
+use tern_coap::value::{ContentFormat, ETag, IfMatch, Observe};
 
 use super::serve::{Ticker, large_text, lock, text};
+
+/// The endpoint's configuration for the plugtest resources: /obs-non notifies in NON
+/// messages.
+pub(crate) fn endpoint_config() -> EndpointConfig {
+    let mut config = EndpointConfig::default();
+    config.notification_types.insert(
+        Bytes::from_static(b"/obs-non"),
+        NotificationType::NonConfirmable,
+    );
+    config
+}
+
+/// An observable resource's current representation.
+type State = fn() -> Response;
+
+/// The observable plugtest resources, each with its representation (the ones /obs-reset
+/// acts on).
+const OBSERVABLE: [(&str, State); 4] = [
+    ("/obs", obs),
+    ("/obs-non", obs_non),
+    ("/obs-large", obs_large),
+    ("/obs-pumping", obs_pumping),
+];
+
+/// Changes per tick of /obs-pumping.
+pub(crate) const PUMPING_BURST: u32 = 4;
 
 /// `router` with the ETSI plugtest resources, and the tickers of the observable ones.
 pub(crate) fn resources(router: Router, server: &CoapServer) -> (Router, Vec<Ticker>) {
@@ -19,18 +62,28 @@ pub(crate) fn resources(router: Router, server: &CoapServer) -> (Router, Vec<Tic
     let (validate_get, validate_put) = (validate.clone(), validate);
     let create1 = Arc::new(Mutex::new(false));
     let etag = |version: u8| ETag::new(&[0xe7, version]);
-    let tickers = vec![
-        Ticker {
+    let quiet: BTreeMap<&str, Arc<AtomicBool>> = OBSERVABLE
+        .iter()
+        .map(|(path, _)| (*path, Arc::new(AtomicBool::new(false))))
+        .collect();
+    let tickers = OBSERVABLE
+        .iter()
+        .map(|(path, state)| Ticker {
             every: OBS_EVERY,
-            notifier: server.notifier("/obs"),
-            state: obs,
-        },
-        Ticker {
-            every: OBS_EVERY,
-            notifier: server.notifier("/obs-large"),
-            state: obs_large,
-        },
-    ];
+            notifier: server.notifier(path),
+            state: *state,
+            burst: if *path == "/obs-pumping" {
+                PUMPING_BURST
+            } else {
+                1
+            },
+            quiet: quiet.get(path).cloned(),
+        })
+        .collect();
+    let notifiers: Vec<_> = OBSERVABLE
+        .iter()
+        .map(|(path, _)| server.notifier(path))
+        .collect();
     let router = router
         .get("/test", |i: Incoming| {
             i.respond(text(Code::CONTENT, "Type: test resource"))
@@ -55,8 +108,9 @@ pub(crate) fn resources(router: Router, server: &CoapServer) -> (Router, Vec<Tic
             i.respond(Response::new(Code::DELETED))
         })
         .get("/seg1/seg2/seg3", |i: Incoming| {
-            i.respond(text(Code::CONTENT, "Type: seg3"))
+            i.respond(text(Code::CONTENT, SEG3))
         })
+        .attributes(&format!("sz={}", SEG3.len()))
         .get("/query", |i: Incoming| {
             let query: Vec<&str> = i
                 .request
@@ -166,6 +220,10 @@ pub(crate) fn resources(router: Router, server: &CoapServer) -> (Router, Vec<Tic
             i.respond(text(Code::CONTENT, "link3"))
         })
         .attributes(r#"rt="Type1 Type3";if="foo""#)
+        .get("/link4", |i: Incoming| {
+            i.respond(text(Code::CONTENT, "link4"))
+        })
+        .attributes(r#"rt="""#)
         .get("/path", |i: Incoming| {
             let links = Response::builder(Code::CONTENT)
                 .options(|o| o.push_content_format(ContentFormat::LINK_FORMAT))
@@ -184,9 +242,32 @@ pub(crate) fn resources(router: Router, server: &CoapServer) -> (Router, Vec<Tic
             };
             i.respond(response);
         });
-    let router = large_and_observable(router);
+    let router = large_and_observable(router, &quiet).post("/obs-reset", move |i: Incoming| {
+        if &i.request.payload[..] != b"sesame" {
+            return i.respond(Response::new(Code::FORBIDDEN));
+        }
+        let not_found = i
+            .request
+            .options
+            .uri_query()
+            .is_ok_and(|mut q| q.any(|a| a == "notfound"));
+        if not_found {
+            for notifier in &notifiers {
+                // A closed server answers nobody anyway.
+                let _ = notifier.notify(Response::new(Code::NOT_FOUND));
+            }
+        } else {
+            for flag in quiet.values() {
+                flag.store(true, Ordering::SeqCst);
+            }
+        }
+        i.respond(Response::new(Code::CHANGED));
+    });
     (router, tickers)
 }
+
+/// The body of /seg1/seg2/seg3 (its size is its link's sz, for TD_COAP_LINK_06).
+const SEG3: &str = "Type: seg3";
 
 /// How often /obs and /obs-large change.
 const OBS_EVERY: Duration = Duration::from_secs(5);
@@ -202,6 +283,32 @@ fn obs() -> Response {
     text(Code::CONTENT, format!("Type: obs, time {secs}"))
 }
 
+/// /obs-non: the time, as text.
+fn obs_non() -> Response {
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    text(Code::CONTENT, format!("Type: obs-non, time {secs}"))
+}
+
+/// /obs-pumping: the time and the number of the change (several per second).
+fn obs_pumping() -> Response {
+    static CHANGES: AtomicU64 = AtomicU64::new(0);
+    let change = CHANGES.fetch_add(1, Ordering::SeqCst);
+    let secs = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    text(
+        Code::CONTENT,
+        format!("Type: obs-pumping, time {secs}, change {change}"),
+    )
+}
+
+/// A GET with Observe = 0: a registration, which makes a quiet resource notify again.
+fn registers(i: &Incoming) -> bool {
+    i.request.options.observe() == Ok(Some(Observe::REGISTER))
+}
+
 /// /obs-large: the time, then enough text for several blocks.
 fn obs_large() -> Response {
     let secs = SystemTime::now()
@@ -212,13 +319,14 @@ fn obs_large() -> Response {
     text(Code::CONTENT, body)
 }
 
-/// The block-wise and Observe resources (TD_COAP_BLOCK, TD_COAP_OBS).
-fn large_and_observable(router: Router) -> Router {
+/// The block-wise and Observe resources (TD_COAP_BLOCK, TD_COAP_OBS); a registration to an
+/// observable one ends its `quiet`.
+fn large_and_observable(router: Router, quiet: &BTreeMap<&str, Arc<AtomicBool>>) -> Router {
     let large_update = Arc::new(Mutex::new(large_text(LARGE_LEN)));
     let (update_get, update_put) = (large_update.clone(), large_update);
     let created = Arc::new(Mutex::new(Vec::<Bytes>::new()));
     let (create_post, create_get) = (created.clone(), created);
-    router
+    let mut router = router
         .get("/large-update", move |i: Incoming| {
             let body = lock(&update_get).clone();
             i.respond(text(Code::CONTENT, body));
@@ -261,11 +369,19 @@ fn large_and_observable(router: Router) -> Router {
             body.extend_from_slice(&i.request.payload);
             i.respond(text(Code::CHANGED, body));
         })
-        .attributes(r#"rt="block""#)
-        .observable("/obs", |i: Incoming| i.respond(obs()))
-        .attributes(r#"rt="observe";ct=0"#)
-        .observable("/obs-large", |i: Incoming| i.respond(obs_large()))
-        .attributes(r#"rt="observe";ct=0"#)
+        .attributes(r#"rt="block""#);
+    for (path, state) in OBSERVABLE {
+        let flag = quiet.get(path).cloned();
+        router = router
+            .observable(path, move |i: Incoming| {
+                if let Some(flag) = flag.as_ref().filter(|_| registers(&i)) {
+                    flag.store(false, Ordering::SeqCst);
+                }
+                i.respond(state());
+            })
+            .attributes(r#"rt="observe";ct=0"#);
+    }
+    router
 }
 
 #[cfg(test)]
@@ -277,17 +393,40 @@ mod tests {
         let server = CoapServer::bind("127.0.0.1:0").unwrap();
         let (router, tickers) = resources(Router::new(), &server);
         assert_eq!(router.error(), None);
-        assert_eq!(tickers.len(), 2);
+        assert_eq!(tickers.len(), 4);
+        let pumping: Vec<u32> = tickers.iter().map(|t| t.burst).collect();
+        assert_eq!(pumping, [1, 1, 1, PUMPING_BURST]);
         let all = router.well_known_core();
         for link in [
             "</test>;rt=\"test\";ct=0",
             "</link1>;rt=\"Type1 Type2\";if=\"If1\"",
+            "</link4>;rt=\"\"",
             "</path>;ct=40",
-            "</seg1/seg2/seg3>",
+            "</seg1/seg2/seg3>;sz=10",
             "</obs>;rt=\"observe\";ct=0;obs",
+            "</obs-non>;rt=\"observe\";ct=0;obs",
+            "</obs-pumping>;rt=\"observe\";ct=0;obs",
+            "</obs-reset>",
             "</large-update>;rt=\"block\";ct=0",
         ] {
             assert!(all.contains(link), "{link} in {all}");
         }
+    }
+
+    #[test]
+    fn obs_non_is_configured_non() {
+        let config = endpoint_config();
+        assert_eq!(
+            config.notification_types.get(&b"/obs-non"[..]),
+            Some(&NotificationType::NonConfirmable)
+        );
+        assert_eq!(config.notification_types.len(), 1);
+    }
+
+    #[test]
+    fn pumping_counts_its_changes() {
+        let a = obs_pumping();
+        let b = obs_pumping();
+        assert_ne!(a.payload, b.payload);
     }
 }

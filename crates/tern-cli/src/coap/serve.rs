@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -32,9 +33,13 @@ Resources:
 Bodies of any size (up to 64 KiB) come and go in blocks (RFC 7959), and observers of /time \
 get a notification a second (RFC 7641).
 
-With --plugtest, the ETSI CoAP plugtest (td-coap4) resources too: /test, /seg1/seg2/seg3, \
-/query, /location-query, /multi-format, /validate, /create1, /link1, /link2, /link3, /path, \
-/large-update, /large-create, /large-post, /obs and /obs-large (a notification every 5 s).
+With --plugtest, the ETSI CoAP plugtest (td-coap4) resources too: /test, /seg1/seg2/seg3 \
+(with sz), /query, /location-query, /multi-format, /validate, /create1, /link1, /link2, \
+/link3, /link4 (rt=\"\"), /path, /large-update, /large-create, /large-post, and the \
+observable /obs, /obs-large, /obs-non (NON notifications, whatever the registration) and \
+/obs-pumping (bursts of 4 changes), each changing every 5 s; POST sesame to /obs-reset \
+silences their observers until one registers again (with ?notfound: ends every observation \
+with 4.04).
 
 Examples:
   tern coap serve
@@ -68,14 +73,30 @@ const SEPARATE_DELAY: Duration = Duration::from_secs(2);
 /// The size of /large: the contract's "4,000+ bytes", not a multiple of any block size.
 const LARGE_LEN: usize = 4900;
 
-/// A resource that changes on its own: every `every`, its observers get `state()`.
+/// A resource that changes on its own: every `every`, its observers get `state()`, `burst`
+/// times in a row.
 pub(crate) struct Ticker {
     pub(crate) every: Duration,
     pub(crate) notifier: Notifier,
     pub(crate) state: fn() -> Response,
+    /// Changes per tick (1; more for /obs-pumping).
+    pub(crate) burst: u32,
+    /// While set, the resource behaves as if it had no observers (after /obs-reset).
+    pub(crate) quiet: Option<Arc<AtomicBool>>,
 }
 
 impl Ticker {
+    /// A ticker that notifies once per tick, always.
+    pub(crate) fn new(every: Duration, notifier: Notifier, state: fn() -> Response) -> Ticker {
+        Ticker {
+            every,
+            notifier,
+            state,
+            burst: 1,
+            quiet: None,
+        }
+    }
+
     /// Notifies for as long as the process runs (with nobody observing, a notification
     /// costs a message to the server's own thread and sends nothing).
     fn start(self) -> Result<(), Failure> {
@@ -84,9 +105,18 @@ impl Ticker {
             .spawn(move || {
                 loop {
                     thread::sleep(self.every);
-                    if self.notifier.notify((self.state)()).is_err() {
-                        // The server is closed.
-                        return;
+                    if self
+                        .quiet
+                        .as_ref()
+                        .is_some_and(|q| q.load(Ordering::SeqCst))
+                    {
+                        continue;
+                    }
+                    for _ in 0..self.burst {
+                        if self.notifier.notify((self.state)()).is_err() {
+                            // The server is closed.
+                            return;
+                        }
                     }
                 }
             })
@@ -98,6 +128,9 @@ impl Ticker {
 /// Runs `tern coap serve`.
 pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
     let mut config = Config::new();
+    if args.plugtest {
+        config = config.endpoint(plugtest::endpoint_config());
+    }
     if args.verbose {
         config = config.on_datagram(|d| eprintln!("{}", trace::line(d, true)));
     }
@@ -111,11 +144,11 @@ pub(crate) fn run(args: &ServeArgs) -> Result<(), Failure> {
             .or_else(|_| bind(SocketAddr::from(([0, 0, 0, 0], 5683))))?,
     };
     let mut router = resources();
-    let mut tickers = vec![Ticker {
-        every: Duration::from_secs(1),
-        notifier: server.notifier("/time"),
-        state: time,
-    }];
+    let mut tickers = vec![Ticker::new(
+        Duration::from_secs(1),
+        server.notifier("/time"),
+        time,
+    )];
     if args.plugtest {
         let (more, ticking) = plugtest::resources(router, &server);
         router = more;

@@ -1,9 +1,12 @@
 //! The endpoint's configuration: RFC 7252 §4.8 transmission parameters, the values derived
 //! from them (§4.8.2), and the limits that keep a flood of datagrams from growing memory.
 
+use alloc::collections::BTreeMap;
 use core::time::Duration;
 
-use super::observe::ObserversConfig;
+use bytes::Bytes;
+
+use super::observe::{NotificationType, ObserversConfig};
 
 /// The message-layer transmission parameters of RFC 7252 §4.8, with the defaults of its table.
 ///
@@ -184,6 +187,25 @@ pub struct EndpointConfig {
     /// Observe (RFC 7641), the server side: how many observers (256 in all, 16 per client),
     /// and how often a notification goes Confirmable anyway (every 24 hours).
     pub observers: ObserversConfig,
+    /// Observe, the server side: how the notifications of particular resources go, by the
+    /// key given to [`Endpoint::respond_observable`](super::Endpoint::respond_observable) and
+    /// [`Endpoint::notify`](super::Endpoint::notify) (empty: every resource's go
+    /// [`NotificationType::AsRegistered`]). A resource with
+    /// [`NotificationType::NonConfirmable`] notifies in NON messages even observers that
+    /// registered with CON, with a CON at least every `observers.confirmable_interval`
+    /// (RFC 7641 §4.5).
+    ///
+    /// ```
+    /// use bytes::Bytes;
+    /// use tern_coap::endpoint::EndpointConfig;
+    /// use tern_coap::endpoint::observe::NotificationType;
+    ///
+    /// let mut config = EndpointConfig::default();
+    /// config
+    ///     .notification_types
+    ///     .insert(Bytes::from_static(b"/obs-non"), NotificationType::NonConfirmable);
+    /// ```
+    pub notification_types: BTreeMap<Bytes, NotificationType>,
 }
 
 impl Default for EndpointConfig {
@@ -203,6 +225,7 @@ impl Default for EndpointConfig {
             max_block_transfers: 16,
             default_block_szx: 6,
             observers: ObserversConfig::default(),
+            notification_types: BTreeMap::new(),
         }
     }
 }

@@ -47,6 +47,15 @@ pub enum EndpointError {
     /// 65,536 Message IDs were used within EXCHANGE_LIFETIME, so any further one could be
     /// taken for a duplicate (RFC 7252 §4.4); try again later.
     MessageIdsExhausted,
+    /// The token the request names ([`Request::token`](super::Request::token)) belongs to an
+    /// exchange with that peer that has not ended (one awaiting its response, queued, or an
+    /// observation): a response could not tell the two apart (RFC 7252 §5.3.1).
+    TokenInUse,
+    /// The token the request names was released by an exchange with that peer less than
+    /// EXCHANGE_LIFETIME ago (among the last 128 released): a late answer to that exchange
+    /// (a separate response still retransmitted, a delayed NON one) would be taken for this
+    /// request's. Try again later, or with another token.
+    TokenRecentlyUsed,
 }
 
 impl fmt::Display for EndpointError {
@@ -72,6 +81,12 @@ impl fmt::Display for EndpointError {
             EndpointError::MessageIdsExhausted => {
                 f.write_str("every Message ID was used within EXCHANGE_LIFETIME (RFC 7252 §4.4)")
             }
+            EndpointError::TokenInUse => {
+                f.write_str("the token is in use by another exchange with that peer")
+            }
+            EndpointError::TokenRecentlyUsed => f.write_str(
+                "the token was used with that peer less than EXCHANGE_LIFETIME ago; a late answer could be taken for this request's",
+            ),
         }
     }
 }

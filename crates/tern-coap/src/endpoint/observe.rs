@@ -282,6 +282,39 @@ impl Default for ObserversConfig {
     }
 }
 
+/// How the notifications of a resource go (RFC 7641 §4.5): the resource's choice, which the
+/// 24-hour rule and a CON still in flight override.
+///
+/// ```
+/// use tern_coap::endpoint::Instant;
+/// use tern_coap::endpoint::observe::{NotificationType, ObserverKey, Observers, ObserversConfig};
+/// use tern_coap::message::{Code, Token};
+///
+/// let mut observers = Observers::new(ObserversConfig::default());
+/// let key = ObserverKey::new("192.0.2.1:5683".parse().unwrap(), Token::new(&[1]).unwrap());
+/// observers.register(Instant::ZERO, key, "/obs-non", None)?;
+/// // The client registered with a CON request, but the resource insists on NON.
+/// observers.set_confirmable(&key, true);
+/// let sent = observers.notify_as(Instant::ZERO, &"/obs-non", Code::CONTENT, None, NotificationType::NonConfirmable);
+/// assert!(!sent[0].confirmable);
+/// # Ok::<(), tern_coap::endpoint::observe::RegisterError>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum NotificationType {
+    /// Confirmable to an observer that registered with a CON request (so that a client that
+    /// is gone is noticed, TD_COAP_OBS_05), Non-confirmable to the others.
+    #[default]
+    AsRegistered,
+    /// Non-confirmable to every observer, whatever its registration (TD_COAP_OBS_02's
+    /// /obs-non). Still Confirmable at least every
+    /// [`ObserversConfig::confirmable_interval`] (24 hours), so that an observer that is
+    /// gone is not kept for ever, and in place of a CON notification still in flight.
+    NonConfirmable,
+    /// Confirmable to every observer.
+    Confirmable,
+}
+
 /// One observer of a resource.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Observer<R> {
@@ -577,6 +610,9 @@ impl<R: Ord + Clone> Observers<R> {
     /// - `confirmable` is the resource's default; a notification goes as CON anyway when
     ///   the observer got no CON for [`ObserversConfig::confirmable_interval`] (24 hours,
     ///   RFC 7641 §4.5), or when a CON is still in flight to it, which it replaces.
+    ///
+    /// This is [`Observers::notify_as`] with [`NotificationType::Confirmable`] when
+    /// `confirmable`, else [`NotificationType::AsRegistered`].
     pub fn notify(
         &mut self,
         now: Instant,
@@ -584,6 +620,26 @@ impl<R: Ord + Clone> Observers<R> {
         code: Code,
         content_format: Option<ContentFormat>,
         confirmable: bool,
+    ) -> Vec<Notification> {
+        let how = if confirmable {
+            NotificationType::Confirmable
+        } else {
+            NotificationType::AsRegistered
+        };
+        self.notify_as(now, resource, code, content_format, how)
+    }
+
+    /// [`Observers::notify`], with the message type chosen by `how`: whatever it says, a
+    /// notification goes as CON when the observer got no CON for
+    /// [`ObserversConfig::confirmable_interval`] (RFC 7641 §4.5), or when a CON is still in
+    /// flight to it, which it replaces (§4.5.2: the new one takes over its retransmission).
+    pub fn notify_as(
+        &mut self,
+        now: Instant,
+        resource: &R,
+        code: Code,
+        content_format: Option<ContentFormat>,
+        how: NotificationType,
     ) -> Vec<Notification> {
         let Some(state) = self.resources.get_mut(resource) else {
             return Vec::new();
@@ -604,7 +660,12 @@ impl<R: Ord + Clone> Observers<R> {
             let ends = !success || mismatch;
             let replaces_in_flight = entry.in_flight;
             let due = now >= entry.last_confirmable + self.config.confirmable_interval;
-            let con = confirmable || entry.confirmable || replaces_in_flight || due;
+            let chosen = match how {
+                NotificationType::AsRegistered => entry.confirmable,
+                NotificationType::NonConfirmable => false,
+                NotificationType::Confirmable => true,
+            };
+            let con = chosen || replaces_in_flight || due;
             if con {
                 entry.last_confirmable = now;
                 entry.in_flight = true;

@@ -5,14 +5,14 @@ use core::fmt;
 
 use bytes::Bytes;
 
-use crate::message::Code;
+use crate::message::{Code, Token};
 use crate::option::{OptionError, Options, OptionsBuilder};
 use crate::value::ValueError;
 
 /// A request: method, options, payload, and whether it goes Confirmable.
 ///
-/// The endpoint adds the token and Message ID; the options are kept as wire bytes, so handing
-/// a request on costs no copy.
+/// The endpoint adds the Message ID and, unless the request names one ([`Request::token`]),
+/// the token; the options are kept as wire bytes, so handing a request on costs no copy.
 ///
 /// ```
 /// use tern_coap::endpoint::Request;
@@ -45,6 +45,17 @@ pub struct Request {
     /// Sent as CON (retransmitted until acknowledged) or NON. For a received request: how it
     /// arrived.
     pub confirmable: bool,
+    /// The token of the exchange's first message, chosen by the caller; `None` (the usual
+    /// case) lets the endpoint draw a random one. The messages that follow the first (the
+    /// blocks of a body, the follow-ups for the blocks of a response) draw their own
+    /// tokens, except an observation's, which all keep the registration's (RFC 7641
+    /// §3.3.1). The endpoint refuses a token that is in use with the peer, or that was
+    /// released lately ([`EndpointError::TokenInUse`], [`EndpointError::TokenRecentlyUsed`]).
+    /// Always `None` in a received request.
+    ///
+    /// [`EndpointError::TokenInUse`]: super::EndpointError::TokenInUse
+    /// [`EndpointError::TokenRecentlyUsed`]: super::EndpointError::TokenRecentlyUsed
+    pub token: Option<Token>,
 }
 
 impl Request {
@@ -62,6 +73,7 @@ impl Request {
             options: Options::new(),
             payload: Bytes::new(),
             confirmable: true,
+            token: None,
         }
     }
 
@@ -81,6 +93,7 @@ impl Request {
             options: Options::builder(),
             payload: Bytes::new(),
             confirmable: true,
+            token: None,
             error: None,
         }
     }
@@ -182,6 +195,21 @@ impl Request {
         self.options = options;
         self
     }
+
+    /// The same request with this token for its first message (see [`Request::token`]).
+    ///
+    /// ```
+    /// use tern_coap::endpoint::Request;
+    /// use tern_coap::Token;
+    ///
+    /// let token = Token::new(b"abc").unwrap();
+    /// assert_eq!(Request::get("a")?.with_token(token).token, Some(token));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn with_token(mut self, token: Token) -> Request {
+        self.token = Some(token);
+        self
+    }
 }
 
 /// Builds a [`Request`]; errors are kept until [`RequestBuilder::build`], so calls chain.
@@ -191,6 +219,7 @@ pub struct RequestBuilder {
     options: OptionsBuilder,
     payload: Bytes,
     confirmable: bool,
+    token: Option<Token>,
     error: Option<BuildError>,
 }
 
@@ -253,6 +282,26 @@ impl RequestBuilder {
         self
     }
 
+    /// Sends its first message with this token instead of a random one (see
+    /// [`Request::token`]): to match the request in a capture, or to test a server.
+    ///
+    /// ```
+    /// use tern_coap::endpoint::{Endpoint, EndpointConfig, Instant, Request};
+    /// use tern_coap::{Code, Message, Token};
+    ///
+    /// let token = Token::new(&[0xca, 0xfe]).unwrap();
+    /// let request = Request::builder(Code::GET).path("test").token(token).build()?;
+    /// let mut endpoint = Endpoint::new(EndpointConfig::default(), 7);
+    /// endpoint.request(Instant::ZERO, "192.0.2.1:5683".parse()?, request)?;
+    /// let sent = Message::decode(endpoint.poll_transmit().unwrap().datagram)?;
+    /// assert_eq!(sent.token.as_bytes(), [0xca, 0xfe]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn token(mut self, token: Token) -> Self {
+        self.token = Some(token);
+        self
+    }
+
     /// The request, or the first error met.
     pub fn build(self) -> Result<Request, BuildError> {
         if let Some(e) = self.error {
@@ -263,6 +312,7 @@ impl RequestBuilder {
             options: self.options.build().map_err(BuildError::Option)?,
             payload: self.payload,
             confirmable: self.confirmable,
+            token: self.token,
         })
     }
 }

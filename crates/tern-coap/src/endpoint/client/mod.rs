@@ -79,8 +79,9 @@ pub(crate) struct Exchange {
     /// follow-up for a block of the response, or a registration again.
     message: Option<Request>,
     token: Token,
-    /// Whether the exchange keeps `token` from message to message (an observation's token,
-    /// RFC 7641 §3.3.1, §3.6) rather than drawing a new one.
+    /// Whether the exchange sends `token` with its next message rather than drawing a new
+    /// one: an observation's token (RFC 7641 §3.3.1, §3.6), kept from message to message,
+    /// or the token the caller chose for the first message.
     fixed_token: bool,
     mid: u16,
     stage: Stage,
@@ -222,6 +223,19 @@ impl ClientState {
             .rev()
             .take_while(|(at, _, _)| now < *at + lifetime)
             .any(|(_, p, k)| *p == peer && *k == key)
+    }
+
+    /// Whether an exchange with `peer` that has not ended holds `token`: one mapped to it
+    /// (awaiting a response, or an observation), or a queued one that will send it.
+    fn token_taken(&self, peer: SocketAddr, token: &Token) -> bool {
+        self.by_token.contains_key(&(peer, token_key(token)))
+            || self.peers.get(&peer).is_some_and(|p| {
+                p.queue.iter().any(|id| {
+                    self.exchanges
+                        .get(id)
+                        .is_some_and(|ex| ex.fixed_token && ex.token == *token)
+                })
+            })
     }
 
     fn unmap_mid(&mut self, peer: SocketAddr, mid: u16, id: RequestId) {
@@ -385,10 +399,9 @@ impl Endpoint {
             let bytes = bytes.get_mut(..len)?;
             self.rng.fill(bytes);
             let token = Token::new(bytes)?;
-            let in_use = self
-                .client
-                .by_token
-                .contains_key(&(peer, token_key(&token)));
+            // Queued exchanges that keep a token (one the caller chose, a deregistration)
+            // count as using it.
+            let in_use = self.client.token_taken(peer, &token);
             // Released tokens are avoided while other draws may succeed, never at the cost
             // of waiting.
             let avoided = attempt < 16
@@ -482,10 +495,10 @@ impl Endpoint {
         } else {
             Stage::AwaitingResponse
         };
-        // An observation keeps its token for its notifications and re-registrations.
-        if matches!(ex.purpose, Purpose::Observe(_)) {
-            ex.fixed_token = true;
-        }
+        // An observation keeps its token for its notifications and re-registrations; any
+        // other exchange draws a new one for its next message, even when the caller chose
+        // this one.
+        ex.fixed_token = matches!(ex.purpose, Purpose::Observe(_) | Purpose::Deregister);
         let peer = ex.peer;
         let is_ping = ex.is_ping();
         if let Some(p) = self.client.peers.get_mut(&peer) {

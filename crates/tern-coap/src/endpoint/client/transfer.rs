@@ -101,6 +101,7 @@ pub(super) fn follow_up(request: &Request, block: Block, keep_payload: bool) -> 
             Bytes::new()
         },
         confirmable: request.confirmable,
+        token: None,
     }
 }
 
@@ -121,6 +122,7 @@ fn block1_message(request: &Request, block: Block1Request) -> Request {
         ),
         payload: block.payload,
         confirmable: request.confirmable,
+        token: None,
     }
 }
 
@@ -151,7 +153,21 @@ impl Endpoint {
         request: Request,
         purpose: Purpose,
     ) -> Result<RequestId, EndpointError> {
-        let token_len = usize::from(self.token_length());
+        if let Some(token) = &request.token {
+            if self.client.token_taken(peer, token) {
+                return Err(EndpointError::TokenInUse);
+            }
+            let lifetime = self.config.transmission.exchange_lifetime();
+            if self
+                .client
+                .recently_released(self.now, lifetime, peer, token)
+            {
+                return Err(EndpointError::TokenRecentlyUsed);
+            }
+        }
+        let chosen = request.token;
+        // A chosen token may be longer than the drawn ones of the follow-ups.
+        let token_len = usize::from(self.token_length()).max(chosen.map_or(0, |t| t.len()));
         // Follow-ups and deregistrations add a few bytes to the options alone.
         self.check_size(
             token_len + FOLLOW_UP_RESERVE,
@@ -218,6 +234,10 @@ impl Endpoint {
         }
         let mut ex = Exchange::new(peer, purpose, Some(request), Some(message), self.now);
         ex.transfer = transfer;
+        if let Some(token) = chosen {
+            ex.token = token;
+            ex.fixed_token = true;
+        }
         self.enqueue(ex)
     }
 

@@ -488,6 +488,7 @@ impl Endpoint {
                 options: message.options,
                 payload: message.payload,
                 confirmable,
+                token: None,
             },
         });
     }

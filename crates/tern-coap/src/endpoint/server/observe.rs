@@ -3,8 +3,9 @@
 //! removal of observers that deregister, reject a notification or stop acknowledging.
 //!
 //! A notification goes Confirmable to a client that registered with a CON request (it
-//! reveals a client that is gone, TD_COAP_OBS_05) and Non-confirmable otherwise, with a CON
-//! at least every 24 hours and in place of one still in flight (§4.5). One whose body is
+//! reveals a client that is gone, TD_COAP_OBS_05) and Non-confirmable otherwise, unless the
+//! configuration sets the resource's [`NotificationType`](super::super::observe::NotificationType);
+//! with a CON at least every 24 hours and in place of one still in flight (§4.5). One whose body is
 //! larger than a block carries its first block (RFC 7959 §2.6); the body is kept under the
 //! registration's key for the follow-up GETs.
 
@@ -65,8 +66,11 @@ impl Endpoint {
     ///
     /// Each notification carries the observer's token and the resource's next sequence
     /// number in Observe; it goes CON to a client that registered with a CON request and
-    /// NON otherwise, CON anyway at least every 24 hours and in place of a CON notification
-    /// still unacknowledged (whose retransmission state it takes over, §4.5). A body larger
+    /// NON otherwise (or as [`EndpointConfig::notification_types`] says for the resource),
+    /// CON anyway at least every 24 hours and in place of a CON notification still
+    /// unacknowledged (whose retransmission state it takes over, §4.5).
+    ///
+    /// [`EndpointConfig::notification_types`]: super::super::EndpointConfig::notification_types A body larger
     /// than a block goes as its first block, the rest served to the follow-up GETs as for
     /// [`Endpoint::respond`]. A response that is not 2.xx (e.g. 4.04 after the resource is
     /// deleted) goes without Observe and ends every observation of the resource, as does a
@@ -95,12 +99,18 @@ impl Endpoint {
         }
         let resource = Bytes::copy_from_slice(resource.as_ref());
         let content_format = response.options.content_format().ok().flatten();
-        let notifications = self.server.obs.observers.notify(
+        let how = self
+            .config
+            .notification_types
+            .get(&resource)
+            .copied()
+            .unwrap_or_default();
+        let notifications = self.server.obs.observers.notify_as(
             self.now,
             &resource,
             response.code,
             content_format,
-            false,
+            how,
         );
         let mut sent = 0;
         for n in notifications {
