@@ -567,7 +567,15 @@ impl Connection {
                     self.last_received = now;
                     self.handle_packet(packet);
                 }
-                Ok(Decoded::Incomplete { .. }) => return,
+                Ok(Decoded::Incomplete { .. }) => {
+                    // Decoded packets share the read buffer's allocation, and an emptied
+                    // buffer would keep all of it alive (its largest packet included) for as
+                    // long as the connection idles: let it go with the last packet instead.
+                    if self.read_buf.is_empty() {
+                        self.read_buf = BytesMut::new();
+                    }
+                    return;
+                }
                 Err(e) => {
                     self.decode_failed(e);
                     return;
@@ -975,4 +983,40 @@ fn take_pending(
 fn without_topic_alias(props: &Properties) -> Properties {
     Properties::from_properties(props.iter().filter(|p| p.id() != PropertyId::TopicAlias))
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use tern_mqtt::{Connect, TopicName};
+
+    use super::*;
+
+    #[test]
+    fn a_large_packet_does_not_leave_its_buffer_behind_an_idle_connection() {
+        let mut conn = Connection::new(Instant::ZERO, &ServerConfig::new());
+        let mut wire = BytesMut::new();
+        let connect = Connect::new(ProtocolVersion::V3_1_1, MqttString::new("c").unwrap());
+        let publish = Publish::new(TopicName::new("a").unwrap(), alloc::vec![1u8; 200_000]);
+        for p in [Packet::from(connect), Packet::Publish(publish)] {
+            p.encode(ProtocolVersion::V3_1_1, MAX_PACKET_SIZE, &mut wire)
+                .unwrap();
+        }
+        conn.handle_read(Instant::ZERO, &wire[..20]);
+        conn.accept(Instant::ZERO, false, None).unwrap();
+        // The PUBLISH arrives in two reads, so that the connection buffers it whole.
+        conn.handle_read(Instant::ZERO, &wire[20..1000]);
+        conn.handle_read(Instant::ZERO, &wire[1000..]);
+        let payload = core::iter::from_fn(|| conn.poll_event()).find_map(|e| match e {
+            ConnectionEvent::Publish(p) => Some(p.payload),
+            _ => None,
+        });
+        // The topic went with the rest of the event; only the read buffer could still share
+        // the payload's allocation.
+        let payload = payload.unwrap();
+        assert_eq!(payload.len(), 200_000);
+        assert!(
+            payload.is_unique(),
+            "the idle connection still holds the packet's memory"
+        );
+    }
 }
