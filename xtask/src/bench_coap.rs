@@ -202,7 +202,7 @@ impl Drop for Server {
 }
 
 /// Starts `command` with its output in `log` (truncated first) and no input.
-fn spawn(name: &str, mut command: Command, log: &Path) -> Result<Child, String> {
+pub(crate) fn spawn(name: &str, mut command: Command, log: &Path) -> Result<Child, String> {
     let out = File::create(log).map_err(|e| format!("cannot create {}: {e}", log.display()))?;
     let err = out
         .try_clone()
@@ -217,13 +217,13 @@ fn spawn(name: &str, mut command: Command, log: &Path) -> Result<Child, String> 
 }
 
 /// `exited (STATUS); its output: ...` once the child has exited.
-fn exited(child: &mut Child, log: &Path) -> Option<String> {
+pub(crate) fn exited(child: &mut Child, log: &Path) -> Option<String> {
     let status = child.try_wait().ok().flatten()?;
     Some(format!("exited ({status}); its output:\n{}", tail(log)))
 }
 
 /// The last lines of a log, indented.
-fn tail(log: &Path) -> String {
+pub(crate) fn tail(log: &Path) -> String {
     let text = fs::read_to_string(log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     let start = lines.len().saturating_sub(20);
@@ -239,7 +239,7 @@ fn tail(log: &Path) -> String {
 }
 
 /// The address in tern's `listening on ADDR` line, once the whole line is there.
-fn listening_on(text: &str) -> Option<SocketAddr> {
+pub(crate) fn listening_on(text: &str) -> Option<SocketAddr> {
     let rest = &text[text.find("listening on ")? + "listening on ".len()..];
     let (line, _) = rest.split_once('\n')?;
     line.trim().parse().ok()

@@ -24,6 +24,13 @@ Commands:
                               (release build; installs libcoap3-bin when missing; ARGS go to the
                               coap-server binary: --rounds, --seconds-per-slice, --clients,
                               --outstanding, --path, --out FILE).
+  bench broker [ARGS...]      MQTT brokers under one load generator: fan-in (100 publishers ->
+                              1 subscriber, QoS 0 and 1), fan-out (1 -> 1,000 subscribers) and
+                              10,000 idle connections; msg/s, p50/p99 latency, CPU per message,
+                              memory, ratios. Starts mosquitto (installed with apt-get when
+                              missing) and, once `tern broker` exists, tern on loopback; report
+                              in target/bench/broker/report.md (ARGS go to the broker binary:
+                              --scenario, --qos, --rounds, --seconds-per-slice, ...).
   interop mqtt [FILTER...]    Interoperability suite: builds the tern CLI and the examples, starts
                               a mosquitto broker of its own on 127.0.0.1 (plain, TLS and
                               client-certificate listeners; installs mosquitto with apt-get when

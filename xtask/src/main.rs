@@ -5,7 +5,8 @@
 //! - `cargo xtask ci`: fmt, clippy, tests, docs, `no_std` builds of the core crates, cargo-deny.
 //! - `cargo xtask fuzz [--seconds N] [TARGET...]`: time-boxed cargo-fuzz runs with a summary.
 //! - `cargo xtask bench [ARGS...]`: the tern-bench binary, in release mode; `bench mqtt-client`
-//!   and `bench coap-server` run the client and server benchmarks against mosquitto and libcoap.
+//!   and `bench coap-server` run the client and server benchmarks against mosquitto and libcoap;
+//!   `bench broker` loads `tern broker` (once it exists) and mosquitto with the same generator.
 //! - `cargo xtask interop mqtt [FILTER...]`: the tern CLI and examples against a mosquitto broker.
 //! - `cargo xtask interop coap [FILTER...]`: `tern coap` against libcoap and aiocoap.
 //!
@@ -13,6 +14,7 @@
 //!
 //! [xtask]: https://github.com/matklad/cargo-xtask
 
+mod bench_broker;
 mod bench_coap;
 mod ci;
 mod cli;
@@ -74,6 +76,7 @@ fn bench(root: &Path, args: &[String]) -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("mqtt-client") => return bench_mqtt_client(root, &args[1..]),
         Some("coap-server") => return bench_coap::run(root, &args[1..]),
+        Some("broker") => return bench_broker::run(root, &args[1..]),
         _ => {}
     }
     let cmd = Cmd::cargo([

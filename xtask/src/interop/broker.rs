@@ -42,7 +42,20 @@ pub(crate) struct Options {
     /// `log_type all`: every packet in and out is logged, which readiness checks read ("Sending
     /// SUBACK to `<client id>`"). Off, only connections and errors are logged (benchmarks).
     pub(crate) log_packets: bool,
+    /// A broker for `cargo xtask bench broker`: no connection limit and the open-files limit
+    /// raised for 10,000 connections, queues long enough for the load generator's windows,
+    /// TCP_NODELAY (as any latency-minded deployment sets it), and only errors and warnings
+    /// logged (not 10,000 connection lines).
+    pub(crate) bench: bool,
 }
+
+/// `sh -c RAISE_OPEN_FILES sh PROGRAM ARGS...` runs PROGRAM with its soft open-files limit
+/// raised to the hard one (xtask has no `setrlimit` of its own: it has no dependencies). The
+/// `exec` keeps the pid, so the caller's child is the program itself.
+pub(crate) const RAISE_OPEN_FILES: &str = "n=$(ulimit -Hn); \
+    [ \"$n\" = unlimited ] && n=1048576; \
+    ulimit -n \"$n\" 2>/dev/null || ulimit -n 65536 2>/dev/null; \
+    exec \"$@\"";
 
 /// The TLS listeners and the files their clients need.
 #[derive(Debug, Clone)]
@@ -137,10 +150,16 @@ impl Broker {
         let out_err = out_file
             .try_clone()
             .map_err(|e| format!("cannot use {}: {e}", out.display()))?;
-        let cmd = Cmd::new(
-            &programs.mosquitto.to_string_lossy(),
-            ["-c", &conf.to_string_lossy()],
-        );
+        let mosquitto = programs.mosquitto.to_string_lossy();
+        let conf_arg = conf.to_string_lossy();
+        let cmd = if options.bench {
+            Cmd::new(
+                "sh",
+                ["-c", RAISE_OPEN_FILES, "sh", &mosquitto, "-c", &conf_arg],
+            )
+        } else {
+            Cmd::new(&mosquitto, ["-c", &conf_arg])
+        };
         println!("starting the broker: {}", cmd.display());
         let child = cmd
             .to_command()
@@ -194,6 +213,11 @@ impl Broker {
     /// The plain MQTT listener on 127.0.0.1.
     pub(crate) fn port(&self) -> u16 {
         self.port
+    }
+
+    /// mosquitto's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The TLS listeners, when started with `Options::tls`.
@@ -263,16 +287,33 @@ fn config(dir: &Path, options: Options, port: u16, tls: Option<&TlsListeners>) -
          persistence false\n\
          # 1 MiB payloads with room to spare; said explicitly so a changed default cannot bite.\n\
          max_packet_size 4194304\n\
-         connection_messages true\n\
          log_timestamp true\n",
     );
     conf.push_str(&format!("log_dest file {}\n", log.display()));
-    if options.log_packets {
+    if options.bench {
+        // 100 publishers with 10 messages each undelivered fit in the default 1,000 for the
+        // subscriber only just; a million leaves any window room, and no message is dropped
+        // for want of queue space. In-flight stays at mosquitto's default (20).
+        conf.push_str(
+            "connection_messages false\n\
+             max_queued_messages 1000000\n\
+             set_tcp_nodelay true\n\
+             log_type error\nlog_type warning\n",
+        );
+    } else if options.log_packets {
+        conf.push_str("connection_messages true\n");
         conf.push_str("log_type all\n");
     } else {
-        conf.push_str("log_type error\nlog_type warning\nlog_type notice\nlog_type information\n");
+        conf.push_str(
+            "connection_messages true\n\
+             log_type error\nlog_type warning\nlog_type notice\nlog_type information\n",
+        );
     }
     conf.push_str(&format!("\nlistener {port} 127.0.0.1\n"));
+    if options.bench {
+        // A listener setting in mosquitto 2: after the `listener` line it applies to it.
+        conf.push_str("max_connections -1\n");
+    }
     if let Some(tls) = tls {
         let files = format!(
             "cafile {}\ncertfile {}\nkeyfile {}\n",
@@ -390,6 +431,23 @@ mod tests {
         assert!(conf.contains("\nallow_anonymous true\n"));
         assert!(!conf.contains("log_type all"));
         assert!(!conf.contains("certfile"));
+        assert!(conf.contains("\nconnection_messages true\n"));
+        assert!(!conf.contains("max_connections"));
+    }
+
+    #[test]
+    fn bench_config_lifts_the_limits() {
+        let options = Options {
+            bench: true,
+            ..Options::default()
+        };
+        let conf = config(Path::new("/t/b"), options, 1234, None);
+        assert!(conf.ends_with("\nlistener 1234 127.0.0.1\nmax_connections -1\n"));
+        assert!(conf.contains("\nmax_queued_messages 1000000\n"));
+        assert!(conf.contains("\nset_tcp_nodelay true\n"));
+        assert!(conf.contains("\nconnection_messages false\n"));
+        assert!(!conf.contains("log_type information"));
+        assert!(conf.contains("\npersistence false\n"));
     }
 
     #[test]

@@ -55,6 +55,7 @@ pub(super) fn run(root: &Path, filters: &[String]) -> Result<(), String> {
         Options {
             tls: true,
             log_packets: true,
+            bench: false,
         },
     )
     .map_err(|e| format!("the broker could not be started, so no scenario ran:\n{e}"))?;
