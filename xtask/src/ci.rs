@@ -43,6 +43,8 @@ pub(crate) fn run(root: &Path) -> Result<(), String> {
         "test",
         Cmd::cargo(["test", "--workspace", "--all-features"]),
     )?;
+    // The README's first command, exactly as a user types it (no external service).
+    run_step("quickstart", Cmd::cargo(["run", "--example", "quickstart"]))?;
     run_step(
         "doc",
         Cmd::cargo(["doc", "--workspace", "--no-deps", "--all-features"])
