@@ -2,16 +2,18 @@
 //! (and, with feature `tls`, TLS) listeners.
 //!
 //! One task owns the broker core and runs the loop of every tern adapter: inputs in (a
-//! connection accepted, bytes read, a write done, a credential checked, the deadline), then
-//! the core's events out. Each connection has a reader task and a writer task that only move
-//! bytes:
+//! connection accepted, bytes read, a socket writable again, a credential checked, the
+//! deadline), then the core's events out. Per connection:
 //!
-//! - the reader reads once per permit the core gives it, so a connection the core does not
+//! - a reader task reads once per permit the core gives it, so a connection the core does not
 //!   want to read ([`Broker::wants_read`]: a publication waiting for room at a subscriber, a
-//!   CONNECT being authenticated) is left in the kernel's buffers, and TCP slows its client;
-//! - the writer writes one chunk at a time and tells the core when it is done; the core asks
-//!   the broker for the next chunk only then, so a slow client keeps its messages in its
-//!   bounded session queue rather than in buffers here.
+//!   CONNECT being authenticated) is left in the kernel's buffers, and TCP slows its client.
+//!   A TCP read waits for readability first and keeps no buffer while the client is idle;
+//! - the core writes a TCP socket itself, without blocking, asking the broker for the next
+//!   chunk only when the socket took the last one whole; when the socket's buffer is full a
+//!   small task waits for it to drain. So a slow client keeps its messages in its bounded
+//!   session queue rather than in buffers here. TLS streams get a writer task that takes one
+//!   chunk at a time.
 //!
 //! Passwords are checked with [`BrokerOptions::authenticate`] on tokio's blocking pool, off
 //! the core's task (password hashes are slow on purpose).
@@ -196,8 +198,66 @@ impl Drop for RunningBroker {
     }
 }
 
-type Reader = Box<dyn AsyncRead + Send + Unpin>;
-type Writer = Box<dyn AsyncWrite + Send + Unpin>;
+thread_local! {
+    /// Where TCP reads land before their bytes are copied out, one per runtime thread.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// A connection's read side. TCP is read only once the socket is readable, into a buffer
+/// made then: an idle connection holds no read buffer at all.
+enum Reader {
+    Tcp(tokio::net::tcp::OwnedReadHalf),
+    Stream(Box<dyn AsyncRead + Send + Unpin>),
+}
+
+impl Reader {
+    /// Reads what is there (at least one byte, or 0 at the end).
+    async fn read(&mut self) -> io::Result<Bytes> {
+        match self {
+            Reader::Tcp(half) => loop {
+                half.readable().await?;
+                // Read into this thread's scratch buffer and keep only what came: a burst of
+                // connections each holding a 64 KiB buffer in the core's queue would leave the
+                // heap that much larger for good.
+                let read = SCRATCH.with(|scratch| {
+                    let mut scratch = scratch.borrow_mut();
+                    scratch.resize(READ_CHUNK, 0);
+                    half.try_read(&mut scratch)
+                        .map(|n| Bytes::copy_from_slice(scratch.get(..n).unwrap_or_default()))
+                });
+                match read {
+                    Ok(bytes) => return Ok(bytes),
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                    Err(e) => return Err(e),
+                }
+            },
+            Reader::Stream(stream) => {
+                let mut buf = BytesMut::with_capacity(READ_CHUNK);
+                stream.read_buf(&mut buf).await?;
+                Ok(buf.freeze())
+            }
+        }
+    }
+}
+
+/// A connection's write side: TCP is written by the core itself without blocking (a task
+/// waits for writability only when the socket's buffer is full); other streams (TLS) through
+/// a writer task.
+enum Writer {
+    Tcp(tokio::net::tcp::OwnedWriteHalf),
+    Stream(Box<dyn AsyncWrite + Send + Unpin>),
+}
+
+/// How the core reaches a connection's write side.
+enum Sink {
+    /// Written directly with `try_write`; `pending` is what the socket did not take yet.
+    Tcp {
+        half: Arc<tokio::net::tcp::OwnedWriteHalf>,
+        pending: Option<Bytes>,
+    },
+    /// The writer task's outbox.
+    Task(Arc<Outbox>),
+}
 
 /// What the core task reacts to.
 enum Input {
@@ -209,6 +269,8 @@ enum Input {
     Read(ConnectionId, Bytes),
     ReadEnded(ConnectionId),
     Written(ConnectionId),
+    /// A TCP socket whose buffer was full can take more.
+    Writable(ConnectionId),
     WriteFailed(ConnectionId),
     Authenticated(ConnectionId, bool),
 }
@@ -286,8 +348,8 @@ async fn accept_tcp(listener: TcpListener, inputs: mpsc::UnboundedSender<Input>)
                 let _ = stream.set_nodelay(true);
                 let (reader, writer) = stream.into_split();
                 let accepted = Input::Accepted {
-                    reader: Box::new(reader),
-                    writer: Box::new(writer),
+                    reader: Reader::Tcp(reader),
+                    writer: Writer::Tcp(writer),
                     peer,
                 };
                 if inputs.send(accepted).is_err() {
@@ -322,8 +384,8 @@ async fn accept_tls(
                         Ok(stream) => {
                             let (reader, writer) = tokio::io::split(stream);
                             let _ = inputs.send(Input::Accepted {
-                                reader: Box::new(reader),
-                                writer: Box::new(writer),
+                                reader: Reader::Stream(Box::new(reader)),
+                                writer: Writer::Stream(Box::new(writer)),
                                 peer,
                             });
                         }
@@ -342,12 +404,12 @@ async fn accept_tls(
 /// The core's view of one connection's tasks.
 struct Handle {
     peer: SocketAddr,
-    /// Chunks for the writer task; dropped to close the connection.
-    writer: Option<mpsc::UnboundedSender<Bytes>>,
+    /// The write side.
+    sink: Sink,
     /// One permit per read the reader may do.
     permits: Arc<Semaphore>,
     reader: JoinHandle<()>,
-    /// A chunk is with the writer.
+    /// A chunk is being written (by the writer task, or waiting for a full TCP socket).
     writing: bool,
     /// The reader waits for a permit the core holds back.
     paused: bool,
@@ -423,13 +485,22 @@ impl Core {
                     let permits = Arc::new(Semaphore::new(1));
                     let reader =
                         tokio::spawn(read(id, reader, permits.clone(), self.inputs.clone()));
-                    let (chunks, rx) = mpsc::unbounded_channel();
-                    tokio::spawn(write(id, writer, rx, self.inputs.clone()));
+                    let sink = match writer {
+                        Writer::Tcp(half) => Sink::Tcp {
+                            half: Arc::new(half),
+                            pending: None,
+                        },
+                        Writer::Stream(stream) => {
+                            let outbox = Arc::new(Outbox::default());
+                            tokio::spawn(write(id, stream, outbox.clone(), self.inputs.clone()));
+                            Sink::Task(outbox)
+                        }
+                    };
                     self.connections.insert(
                         id,
                         Handle {
                             peer,
-                            writer: Some(chunks),
+                            sink,
                             permits,
                             reader,
                             writing: false,
@@ -460,6 +531,25 @@ impl Core {
             Input::Written(id) => {
                 if let Some(h) = self.connections.get_mut(&id) {
                     h.writing = false;
+                }
+                self.pull(id);
+            }
+            Input::Writable(id) => {
+                let pending = match self.connections.get_mut(&id) {
+                    Some(Handle {
+                        sink: Sink::Tcp { pending, .. },
+                        writing,
+                        ..
+                    }) => {
+                        *writing = false;
+                        pending.take()
+                    }
+                    _ => None,
+                };
+                if let Some(bytes) = pending {
+                    if !self.write_tcp(id, bytes) {
+                        return;
+                    }
                 }
                 self.pull(id);
             }
@@ -516,33 +606,85 @@ impl Core {
         }
     }
 
-    /// Hands connection `id`'s next chunk to its writer; with nothing left, closes it when the
-    /// broker said so.
+    /// Hands connection `id`'s next chunks to its write side until the broker has none or
+    /// the socket is full; with nothing left, closes it when the broker said so.
     fn pull(&mut self, id: ConnectionId) {
-        let now = self.now();
-        let mut chunk = BytesMut::new();
-        let n = self.broker.poll_transmit(now, id, &mut chunk);
-        let Some(h) = self.connections.get_mut(&id) else {
-            return;
-        };
-        if n > 0 {
-            if let Some(writer) = &h.writer {
-                h.writing = writer.send(chunk.freeze()).is_ok();
+        loop {
+            let now = self.now();
+            let mut chunk = BytesMut::new();
+            let n = self.broker.poll_transmit(now, id, &mut chunk);
+            let Some(h) = self.connections.get_mut(&id) else {
+                return;
+            };
+            if n == 0 {
+                if h.closing {
+                    self.broker.handle_closed(now, id);
+                    self.close(id);
+                }
+                return;
             }
-            return;
+            match &h.sink {
+                Sink::Task(outbox) => {
+                    outbox.put(chunk.freeze());
+                    h.writing = true;
+                    return;
+                }
+                Sink::Tcp { .. } => {
+                    if !self.write_tcp(id, chunk.freeze()) {
+                        return;
+                    }
+                }
+            }
         }
-        if h.closing {
-            self.broker.handle_closed(now, id);
-            self.close(id);
+    }
+
+    /// Writes `bytes` to connection `id`'s TCP socket without blocking. `true` when all went;
+    /// otherwise the rest waits for the socket to be writable (or the connection failed).
+    fn write_tcp(&mut self, id: ConnectionId, mut bytes: Bytes) -> bool {
+        let Some(h) = self.connections.get_mut(&id) else {
+            return false;
+        };
+        let Sink::Tcp { half, pending } = &mut h.sink else {
+            return false;
+        };
+        while !bytes.is_empty() {
+            match half.try_write(&bytes) {
+                Ok(n) => {
+                    let _ = bytes.split_to(n.min(bytes.len()));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    *pending = Some(bytes);
+                    h.writing = true;
+                    let (half, inputs) = (half.clone(), self.inputs.clone());
+                    tokio::spawn(async move {
+                        let input = match half.writable().await {
+                            Ok(()) => Input::Writable(id),
+                            Err(_) => Input::WriteFailed(id),
+                        };
+                        let _ = inputs.send(input);
+                    });
+                    return false;
+                }
+                Err(_) => {
+                    let now = self.now();
+                    self.broker.handle_closed(now, id);
+                    self.close(id);
+                    return false;
+                }
+            }
         }
+        true
     }
 
     /// Forgets connection `id`: its writer flushes and shuts the stream down, its reader
     /// stops.
     fn close(&mut self, id: ConnectionId) {
-        if let Some(mut h) = self.connections.remove(&id) {
+        if let Some(h) = self.connections.remove(&id) {
             tracing::debug!(peer = %h.peer, connection = %id, "connection closed");
-            h.writer.take();
+            if let Sink::Task(outbox) = &h.sink {
+                outbox.close();
+            }
+            // A TCP write half shuts its direction down when its last handle is dropped.
             h.reader.abort();
         }
     }
@@ -555,41 +697,77 @@ async fn read(
     permits: Arc<Semaphore>,
     inputs: mpsc::UnboundedSender<Input>,
 ) {
-    let mut buf = BytesMut::with_capacity(READ_CHUNK);
     loop {
         match permits.acquire().await {
             Ok(permit) => permit.forget(),
             Err(_) => return,
         }
-        buf.reserve(READ_CHUNK);
-        match reader.read_buf(&mut buf).await {
-            Ok(0) | Err(_) => {
-                let _ = inputs.send(Input::ReadEnded(id));
-                return;
-            }
-            Ok(_) => {
-                if inputs.send(Input::Read(id, buf.split().freeze())).is_err() {
+        match reader.read().await {
+            Ok(bytes) if !bytes.is_empty() => {
+                if inputs.send(Input::Read(id, bytes)).is_err() {
                     return;
                 }
+            }
+            _ => {
+                let _ = inputs.send(Input::ReadEnded(id));
+                return;
             }
         }
     }
 }
 
-/// A connection's writer task: each chunk written whole, then the core told; when the core
-/// drops its sender, the stream is shut down.
+/// The one chunk on its way to a connection's writer task, and whether the connection is
+/// to be closed: lighter than a channel, which allocates a block of slots per connection.
+#[derive(Default)]
+struct Outbox {
+    chunk: std::sync::Mutex<Option<Bytes>>,
+    closed: std::sync::atomic::AtomicBool,
+    ready: tokio::sync::Notify,
+}
+
+impl Outbox {
+    fn put(&self, chunk: Bytes) {
+        *self
+            .chunk
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(chunk);
+        self.ready.notify_one();
+    }
+
+    fn close(&self) {
+        self.closed
+            .store(true, std::sync::atomic::Ordering::Release);
+        self.ready.notify_one();
+    }
+
+    fn take(&self) -> Option<Bytes> {
+        self.chunk
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
+}
+
+/// A connection's writer task: each chunk written whole, then the core told; once the core
+/// closes the outbox (and it is empty), the stream is shut down.
 async fn write(
     id: ConnectionId,
-    mut writer: Writer,
-    mut chunks: mpsc::UnboundedReceiver<Bytes>,
+    mut writer: Box<dyn AsyncWrite + Send + Unpin>,
+    outbox: Arc<Outbox>,
     inputs: mpsc::UnboundedSender<Input>,
 ) {
-    while let Some(chunk) = chunks.recv().await {
-        if writer.write_all(&chunk).await.is_err() {
-            let _ = inputs.send(Input::WriteFailed(id));
+    loop {
+        outbox.ready.notified().await;
+        if let Some(chunk) = outbox.take() {
+            if writer.write_all(&chunk).await.is_err() {
+                let _ = inputs.send(Input::WriteFailed(id));
+                return;
+            }
+            let _ = inputs.send(Input::Written(id));
+        }
+        if outbox.closed.load(std::sync::atomic::Ordering::Acquire) && outbox.take().is_none() {
+            let _ = writer.shutdown().await;
             return;
         }
-        let _ = inputs.send(Input::Written(id));
     }
-    let _ = writer.shutdown().await;
 }
