@@ -645,3 +645,19 @@ fn notify_sends_nothing_for_a_code_that_is_not_a_response_or_a_resource_nobody_o
     assert_eq!(ep.notify(t(1), "other", content("w")), 0);
     assert!(sent(&mut ep).is_empty());
 }
+
+#[test]
+fn forgetting_the_observers_sends_nothing_and_later_notifications_reach_nobody() {
+    let mut ep = Endpoint::new(EndpointConfig::default(), 11);
+    register(&mut ep, t(0), &registration(CON, 1, 1));
+    register(&mut ep, t(0), &registration(NON, 2, 2));
+    assert_eq!(ep.observers_len(), 2);
+    assert_eq!(ep.forget_observers(b"other"), 0);
+    assert_eq!(ep.forget_observers(b"obs"), 2);
+    // Nothing goes to the clients: they learn it when they register again.
+    assert!(sent(&mut ep).is_empty());
+    assert_eq!(events(&mut ep).len(), 2);
+    assert_eq!(ep.observers_len(), 0);
+    assert_eq!(ep.notify(t(1), "obs", content("w")), 0);
+    assert!(sent(&mut ep).is_empty());
+}

@@ -126,6 +126,8 @@ pub(crate) enum Command {
         response: Response,
         sent: Reply<usize>,
     },
+    /// Forget `resource`'s observers without telling them; how many, to `sent`.
+    Forget { resource: Bytes, sent: Reply<usize> },
     /// Route requests to `router`'s handlers from now on (those that waited first).
     Serve(Box<Router>),
     /// The server was dropped without serving: answer requests 4.04 Not Found.
@@ -578,6 +580,10 @@ impl Driver {
                     observers = count,
                     "notified"
                 );
+                let _ = sent.send(Ok(count));
+            }
+            Command::Forget { resource, sent } => {
+                let count = self.endpoint.borrow_mut().forget_observers(&resource);
                 let _ = sent.send(Ok(count));
             }
             Command::Serve(router) => {

@@ -381,4 +381,25 @@ impl Notifier {
         }))?;
         count.recv().unwrap_or(Err(Error::Closed))
     }
+
+    /// Forgets the resource's observers without telling them, as a server that restarted
+    /// would have (see [`Endpoint::forget_observers`](tern_coap::endpoint::Endpoint::forget_observers)):
+    /// each finds out when its re-registration gets no observation. Returns how many there
+    /// were.
+    pub fn forget_observers(&self) -> Result<usize, Error> {
+        if let Ok(count) = self.link.with_driven((), |endpoint, _, ()| {
+            endpoint.forget_observers(&self.resource)
+        }) {
+            return Ok(count);
+        }
+        if self.link.on_driver_thread() {
+            return Err(Error::Reentrant);
+        }
+        let (sent, count) = mpsc::sync_channel(1);
+        self.link.send(Input::Command(Command::Forget {
+            resource: self.resource.clone(),
+            sent,
+        }))?;
+        count.recv().unwrap_or(Err(Error::Closed))
+    }
 }

@@ -11,22 +11,20 @@
 //!   notification catches up with a CON one still unacknowledged and takes its place
 //!   (§4.5.2, TD_COAP_OBS_11's "never multiple notifications active at one time"), and a
 //!   client must keep the newest.
-//! - /obs-reset: a POST with the payload `sesame` makes the observable resources behave as
-//!   after a reboot that lost their observers (TD_COAP_OBS_04): they send no notification
-//!   until a client registers again (its re-registration, after Max-Age). tern-blocking has
-//!   no call that makes the endpoint forget observers, so they stay on its list, quiet; once
-//!   anyone registers again, the resource notifies everyone on it. With `?notfound`, the
-//!   observers are removed instead, each with a 4.04 notification. Any other payload: 4.03.
+//! - /obs-reset: a POST with the payload `sesame` makes the observable resources forget their
+//!   observers without telling them, as after a reboot that lost the list (TD_COAP_OBS_04):
+//!   an observer learns it when its re-registration, after Max-Age, starts a new
+//!   observation. With `?notfound`, the observers are removed instead, each with a 4.04
+//!   notification. Any other payload: 4.03.
 
-use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use tern_blocking::coap::{CoapServer, Code, EndpointConfig, Incoming, Response, Router};
 use tern_coap::endpoint::observe::NotificationType;
-use tern_coap::value::{ContentFormat, ETag, IfMatch, Observe};
+use tern_coap::value::{ContentFormat, ETag, IfMatch};
 
 use super::serve::{Ticker, large_text, lock, text};
 
@@ -62,10 +60,6 @@ pub(crate) fn resources(router: Router, server: &CoapServer) -> (Router, Vec<Tic
     let (validate_get, validate_put) = (validate.clone(), validate);
     let create1 = Arc::new(Mutex::new(false));
     let etag = |version: u8| ETag::new(&[0xe7, version]);
-    let quiet: BTreeMap<&str, Arc<AtomicBool>> = OBSERVABLE
-        .iter()
-        .map(|(path, _)| (*path, Arc::new(AtomicBool::new(false))))
-        .collect();
     let tickers = OBSERVABLE
         .iter()
         .map(|(path, state)| Ticker {
@@ -77,7 +71,6 @@ pub(crate) fn resources(router: Router, server: &CoapServer) -> (Router, Vec<Tic
             } else {
                 1
             },
-            quiet: quiet.get(path).cloned(),
         })
         .collect();
     let notifiers: Vec<_> = OBSERVABLE
@@ -242,7 +235,7 @@ pub(crate) fn resources(router: Router, server: &CoapServer) -> (Router, Vec<Tic
             };
             i.respond(response);
         });
-    let router = large_and_observable(router, &quiet).post("/obs-reset", move |i: Incoming| {
+    let router = large_and_observable(router).post("/obs-reset", move |i: Incoming| {
         if &i.request.payload[..] != b"sesame" {
             return i.respond(Response::new(Code::FORBIDDEN));
         }
@@ -257,8 +250,8 @@ pub(crate) fn resources(router: Router, server: &CoapServer) -> (Router, Vec<Tic
                 let _ = notifier.notify(Response::new(Code::NOT_FOUND));
             }
         } else {
-            for flag in quiet.values() {
-                flag.store(true, Ordering::SeqCst);
+            for notifier in &notifiers {
+                let _ = notifier.forget_observers();
             }
         }
         i.respond(Response::new(Code::CHANGED));
@@ -304,11 +297,6 @@ fn obs_pumping() -> Response {
     )
 }
 
-/// A GET with Observe = 0: a registration, which makes a quiet resource notify again.
-fn registers(i: &Incoming) -> bool {
-    i.request.options.observe() == Ok(Some(Observe::REGISTER))
-}
-
 /// /obs-large: the time, then enough text for several blocks.
 fn obs_large() -> Response {
     let secs = SystemTime::now()
@@ -319,9 +307,8 @@ fn obs_large() -> Response {
     text(Code::CONTENT, body)
 }
 
-/// The block-wise and Observe resources (TD_COAP_BLOCK, TD_COAP_OBS); a registration to an
-/// observable one ends its `quiet`.
-fn large_and_observable(router: Router, quiet: &BTreeMap<&str, Arc<AtomicBool>>) -> Router {
+/// The block-wise and Observe resources (TD_COAP_BLOCK, TD_COAP_OBS).
+fn large_and_observable(router: Router) -> Router {
     let large_update = Arc::new(Mutex::new(large_text(LARGE_LEN)));
     let (update_get, update_put) = (large_update.clone(), large_update);
     let created = Arc::new(Mutex::new(Vec::<Bytes>::new()));
@@ -371,14 +358,8 @@ fn large_and_observable(router: Router, quiet: &BTreeMap<&str, Arc<AtomicBool>>)
         })
         .attributes(r#"rt="block""#);
     for (path, state) in OBSERVABLE {
-        let flag = quiet.get(path).cloned();
         router = router
-            .observable(path, move |i: Incoming| {
-                if let Some(flag) = flag.as_ref().filter(|_| registers(&i)) {
-                    flag.store(false, Ordering::SeqCst);
-                }
-                i.respond(state());
-            })
+            .observable(path, move |i: Incoming| i.respond(state()))
             .attributes(r#"rt="observe";ct=0"#);
     }
     router

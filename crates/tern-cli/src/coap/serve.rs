@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -81,8 +80,6 @@ pub(crate) struct Ticker {
     pub(crate) state: fn() -> Response,
     /// Changes per tick (1; more for /obs-pumping).
     pub(crate) burst: u32,
-    /// While set, the resource behaves as if it had no observers (after /obs-reset).
-    pub(crate) quiet: Option<Arc<AtomicBool>>,
 }
 
 impl Ticker {
@@ -93,7 +90,6 @@ impl Ticker {
             notifier,
             state,
             burst: 1,
-            quiet: None,
         }
     }
 
@@ -105,13 +101,6 @@ impl Ticker {
             .spawn(move || {
                 loop {
                     thread::sleep(self.every);
-                    if self
-                        .quiet
-                        .as_ref()
-                        .is_some_and(|q| q.load(Ordering::SeqCst))
-                    {
-                        continue;
-                    }
                     for _ in 0..self.burst {
                         if self.notifier.notify((self.state)()).is_err() {
                             // The server is closed.

@@ -10,6 +10,7 @@
 //! registration's key for the follow-up GETs.
 
 use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
 use core::net::SocketAddr;
 
 use bytes::Bytes;
@@ -221,6 +222,33 @@ impl Endpoint {
             },
         );
         Some(observe)
+    }
+
+    /// Forgets every observer of `resource` without telling them, as a server that restarts
+    /// loses its list (RFC 7641 §3.3.1 / §4.1: each client learns it only when its
+    /// re-registration after Max-Age finds no observation, or a notification it gets is
+    /// refused). Returns how many were forgotten; each is reported as
+    /// [`Event::ObserverRemoved`]. A CON notification still retransmitted goes on until its
+    /// acknowledgement or timeout, and its acknowledgement then finds no observer.
+    ///
+    /// ```
+    /// use tern_coap::endpoint::{Endpoint, EndpointConfig};
+    ///
+    /// let mut endpoint = Endpoint::new(EndpointConfig::default(), 1);
+    /// assert_eq!(endpoint.forget_observers(b"/obs"), 0);
+    /// ```
+    pub fn forget_observers(&mut self, resource: &[u8]) -> usize {
+        let keys: Vec<ObserverKey> = self
+            .server
+            .obs
+            .observers
+            .observers_of(&Bytes::copy_from_slice(resource))
+            .map(|o| o.key())
+            .collect();
+        for &key in &keys {
+            self.remove_observer(key);
+        }
+        keys.len()
     }
 
     /// Removes an observer (if registered), with its event.
