@@ -37,8 +37,8 @@ With --plugtest, the ETSI CoAP plugtest (td-coap4) resources too: /test, /seg1/s
 /link3, /link4 (rt=\"\"), /path, /large-update, /large-create, /large-post, and the \
 observable /obs, /obs-large, /obs-non (NON notifications, whatever the registration) and \
 /obs-pumping (bursts of 4 changes), each changing every 5 s; POST sesame to /obs-reset \
-silences their observers until one registers again (with ?notfound: ends every observation \
-with 4.04).
+makes them forget their observers without telling them, as a reboot would (with ?notfound: \
+ends every observation with 4.04).
 
 Examples:
   tern coap serve
