@@ -738,3 +738,19 @@ fn an_acl_decides_who_publishes_subscribes_and_receives() {
     net.publish(alice, "home/public/door", "open", QoS::AtMostOnce, 0);
     assert_eq!(payloads(&net.received(bob)), ["open"]);
 }
+
+#[test]
+fn over_the_connection_limit_a_client_is_told_the_server_is_busy() {
+    let mut config = BrokerConfig::default();
+    config.max_connections = 1;
+    let mut net = Net::with(config);
+    net.connect("first");
+    let (_, busy) = net.connect_with("second", ProtocolVersion::V5, |_| {});
+    assert!(matches!(busy, Packet::ConnAck(ref a) if a.reason_code == ReasonCode::ServerBusy));
+    let (_, old) = net.connect_with("third", ProtocolVersion::V3_1_1, |_| {});
+    assert!(
+        matches!(old, Packet::ConnAck(ref a) if a.reason_code == ReasonCode::ServerUnavailable)
+    );
+    // The refused ones are closed; the limit is back to one open connection.
+    assert_eq!(net.broker.connections(), 1);
+}

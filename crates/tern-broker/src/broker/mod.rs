@@ -73,6 +73,10 @@ use crate::session::{Delivery, Message, Outgoing, Resend, SessionLimits};
 use crate::subscriptions::{Subscribed, SubscriptionOptions};
 use crate::sys::{Stats, SysTopics};
 
+/// Connections accepted beyond [`BrokerConfig::max_connections`] only to be told why they
+/// are refused (CONNACK 0x89 Server busy); beyond these, [`Broker::accept`] refuses outright.
+const OVER_LIMIT: usize = 64;
+
 /// Bytes [`Broker::poll_transmit`] encodes for one connection at a time: enough for a large
 /// write, small enough that a client that reads slowly keeps its messages in its queue.
 const TRANSMIT_CHUNK: usize = 64 * 1024;
@@ -87,7 +91,9 @@ pub struct BrokerConfig {
     pub sessions: SessionLimits,
     /// The retained store's limits (default: a million messages, 256 MiB).
     pub retained: RetainedLimits,
-    /// Transport connections open at once; more are refused by [`Broker::accept`].
+    /// Transport connections open at once. A few more are accepted only to be refused with
+    /// CONNACK 0x89 Server busy (3.1.1: 3 Server unavailable); beyond those,
+    /// [`Broker::accept`] refuses.
     pub max_connections: usize,
     /// Subscriptions one client may hold; beyond them SUBACK says 0x97 Quota exceeded.
     pub max_subscriptions: usize,
@@ -218,6 +224,8 @@ struct Conn {
     close_signalled: bool,
     /// The deadline this connection is filed under in `Broker::timers`.
     scheduled: Option<Instant>,
+    /// Accepted beyond the connection limit: its CONNECT is refused with 0x89 Server busy.
+    over_limit: bool,
 }
 
 /// The sans-IO MQTT broker; see the [module](self).
@@ -334,9 +342,11 @@ impl Broker {
     /// A new transport connection at `now`; it must send CONNECT within the configured
     /// connect timeout.
     pub fn accept(&mut self, now: Instant) -> Result<ConnectionId, AcceptError> {
-        if self.open >= self.config.max_connections {
+        if self.open >= self.config.max_connections.saturating_add(OVER_LIMIT) {
             return Err(AcceptError::TooManyConnections);
         }
+        // Over the limit but within the margin: the client learns why in its CONNACK.
+        let over_limit = self.open >= self.config.max_connections;
         let index = match self.free.pop() {
             Some(index) => index,
             None => {
@@ -360,6 +370,7 @@ impl Broker {
             transmit_signalled: false,
             close_signalled: false,
             scheduled: None,
+            over_limit,
         };
         if let Some(slot) = self.slots.get_mut(index as usize) {
             *slot = Some(conn);
@@ -666,6 +677,11 @@ impl Broker {
     // ----- CONNECT -----------------------------------------------------------------------
 
     fn connect(&mut self, now: Instant, id: ConnectionId, connect: Box<Connect>) {
+        if let Some(conn) = self.conn_mut(id).filter(|c| c.over_limit) {
+            // 3.1.1: return code 3, Server unavailable.
+            let _ = conn.connection.refuse(ReasonCode::ServerBusy);
+            return;
+        }
         if !self.config.allow_anonymous {
             let Some(username) = connect.username.clone() else {
                 if let Some(conn) = self.conn_mut(id) {
