@@ -265,7 +265,10 @@ impl PasswordFile {
             let raw = raw.strip_suffix('\r').unwrap_or(raw);
             let trimmed = raw.trim_start();
             if trimmed.is_empty() || trimmed.starts_with('#') {
-                file.lines.push(Line::Other(raw.to_owned()));
+                // Every carriage return at the end goes: written back with a newline, a lone
+                // one would read as a different line (found by the round-trip property).
+                file.lines
+                    .push(Line::Other(raw.trim_end_matches('\r').to_owned()));
                 continue;
             }
             let error = |kind| ParseError { line, kind };
@@ -634,6 +637,12 @@ mod tests {
                 proptest::prop_assert_eq!(again, file);
             }
         }
+    }
+
+    #[test]
+    fn blank_lines_ending_in_carriage_returns_round_trip() {
+        let file = PasswordFile::parse("a:a\n\r\r").unwrap();
+        assert_eq!(PasswordFile::parse(&file.to_file_string()).unwrap(), file);
     }
 
     #[test]
