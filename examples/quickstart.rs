@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tern_tokio::broker::{self, BrokerOptions};
-use tern_tokio::coap::{Code, CoapClient, CoapServer, Incoming, Response, Router};
+use tern_tokio::coap::{CoapClient, CoapServer, Code, Incoming, Response, Router};
 use tern_tokio::{MqttOptions, QoS};
 
 const READINGS: [&str; 5] = ["21.5", "21.6", "21.8", "21.7", "21.9"];
@@ -106,15 +106,26 @@ async fn coap() -> Result<(), Box<dyn std::error::Error>> {
 
     let client = CoapClient::new().await?;
     let hello = client.get(&uri).await?;
-    println!("GET {uri}: {} {}", hello.code, String::from_utf8_lossy(&hello.payload));
-    expect(hello.code == Code::CONTENT && &hello.payload[..] == b"Hello, world!", "GET /hello")?;
+    println!(
+        "GET {uri}: {} {}",
+        hello.code,
+        String::from_utf8_lossy(&hello.payload)
+    );
+    expect(
+        hello.code == Code::CONTENT && &hello.payload[..] == b"Hello, world!",
+        "GET /hello",
+    )?;
 
     let posted = client.post(&uri, "world").await?;
     println!("POST {uri} \"world\": {}", posted.code);
     expect(posted.code == Code::CHANGED, "POST /hello")?;
 
     let again = client.get(&uri).await?;
-    println!("GET {uri}: {} {}", again.code, String::from_utf8_lossy(&again.payload));
+    println!(
+        "GET {uri}: {} {}",
+        again.code,
+        String::from_utf8_lossy(&again.payload)
+    );
     expect(&again.payload[..] == b"world", "GET /hello after the POST")?;
 
     serving.abort();
