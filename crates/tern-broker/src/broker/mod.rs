@@ -243,7 +243,9 @@ pub struct Broker {
     events: VecDeque<Event>,
     /// Connections' deadlines.
     timers: BTreeSet<(Instant, ConnectionId)>,
-    /// Sessions' deadlines (expiry, a delayed will), checked in `handle_timeout`.
+    /// Offline sessions' deadlines (expiry, a delayed will), each session filed under the
+    /// earlier of its two (`Entry::scheduled`).
+    session_timers: BTreeSet<(Instant, SessionKey)>,
     next_sys: Option<Instant>,
     sys: SysTopics,
     stats: Stats,
@@ -252,6 +254,8 @@ pub struct Broker {
     /// For assigned client identifiers.
     assigned: u64,
     scratch: Vec<crate::retained::Retained>,
+    /// The connections a fan-out queued messages for (reused).
+    woken: Vec<ConnectionId>,
 }
 
 impl fmt::Debug for Broker {
@@ -283,10 +287,12 @@ impl Broker {
             authorizer: None,
             events: VecDeque::new(),
             timers: BTreeSet::new(),
+            session_timers: BTreeSet::new(),
             stats: Stats::default(),
             blocked: BTreeSet::new(),
             assigned: 0,
             scratch: Vec::new(),
+            woken: Vec::new(),
         }
     }
 
@@ -416,15 +422,6 @@ impl Broker {
         }
         self.free.push(id.index);
         self.open = self.open.saturating_sub(1);
-        self.stats.clients_connected = self.connected_count();
-    }
-
-    fn connected_count(&self) -> u64 {
-        self.slots
-            .iter()
-            .flatten()
-            .filter(|c| c.session.is_some())
-            .count() as u64
     }
 
     /// Time passed: keep alives, connect timeouts, session expiry, delayed wills, message
@@ -453,10 +450,9 @@ impl Broker {
 
     /// When [`Broker::handle_timeout`] is due.
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let sessions = self.next_session_deadline();
         [
             self.timers.first().map(|(at, _)| *at),
-            sessions,
+            self.session_timers.first().map(|(at, _)| *at),
             self.retained.next_expiry(),
             self.next_sys,
         ]
@@ -750,7 +746,7 @@ impl Broker {
         let (key, present) = match existing {
             Some(key) if !clean_start => (key, true),
             Some(key) => {
-                self.registry.remove(key);
+                self.remove_session(key);
                 (self.registry.create(client_id.clone(), expiry), false)
             }
             None => (self.registry.create(client_id.clone(), expiry), false),
@@ -765,6 +761,7 @@ impl Broker {
             entry.will = None;
             entry.will_at = None;
         }
+        self.schedule_session(key);
         let will = will.map(|w| self.will_message(now, w));
         let Some(conn) = self.conn_mut(id) else {
             return;
@@ -780,7 +777,7 @@ impl Broker {
         if present {
             self.resume(now, id, key);
         }
-        self.stats.clients_connected = self.connected_count();
+        self.stats.clients_connected += 1;
         self.stats.clients_maximum = self.stats.clients_maximum.max(self.stats.clients_connected);
         self.wake(id);
     }
@@ -840,6 +837,7 @@ impl Broker {
         let will = conn.will.take();
         conn.blocked = None;
         self.blocked.remove(&id);
+        self.stats.clients_connected = self.stats.clients_connected.saturating_sub(1);
         let Some(entry) = self.registry.get_mut(key) else {
             return;
         };
@@ -869,28 +867,58 @@ impl Broker {
                 entry.expires_at = Some(now + Duration::from_secs(u64::from(expiry)));
             }
         }
-        self.stats.clients_connected = self.connected_count();
+        self.schedule_session(key);
         self.stats.clients_disconnected =
             (self.registry.len() as u64).saturating_sub(self.stats.clients_connected);
     }
 
-    fn next_session_deadline(&self) -> Option<Instant> {
-        self.registry
-            .keys()
-            .filter_map(|k| self.registry.get(k))
-            .filter(|e| e.connection.is_none())
-            .flat_map(|e| [e.will_at, e.expires_at])
-            .flatten()
-            .min()
+    /// Files session `key` under its next deadline: the earlier of its delayed will and its
+    /// expiry while offline, none while connected (or gone).
+    fn schedule_session(&mut self, key: SessionKey) {
+        let (old, next) = match self.registry.get_mut(key) {
+            Some(entry) => {
+                let next = if entry.connection.is_none() {
+                    [entry.will_at, entry.expires_at]
+                        .into_iter()
+                        .flatten()
+                        .min()
+                } else {
+                    None
+                };
+                (core::mem::replace(&mut entry.scheduled, next), next)
+            }
+            None => return,
+        };
+        if old == next {
+            return;
+        }
+        if let Some(at) = old {
+            self.session_timers.remove(&(at, key));
+        }
+        if let Some(at) = next {
+            self.session_timers.insert((at, key));
+        }
+    }
+
+    /// Ends session `key`, unfiling its deadline first (its key may be reused at once).
+    fn remove_session(&mut self, key: SessionKey) {
+        if let Some(at) = self.registry.get_mut(key).and_then(|e| e.scheduled.take()) {
+            self.session_timers.remove(&(at, key));
+        }
+        self.registry.remove(key);
     }
 
     /// Publishes delayed wills that are due and ends sessions that expired.
     fn sweep_sessions(&mut self, now: Instant) {
-        let keys: Vec<SessionKey> = self.registry.keys().collect();
-        for key in keys {
+        while let Some(&(at, key)) = self.session_timers.first() {
+            if at > now {
+                break;
+            }
+            self.session_timers.remove(&(at, key));
             let Some(entry) = self.registry.get_mut(key) else {
                 continue;
             };
+            entry.scheduled = None;
             if entry.connection.is_some() {
                 continue;
             }
@@ -913,6 +941,8 @@ impl Broker {
                     }
                 }
                 self.registry.remove(key);
+            } else {
+                self.schedule_session(key);
             }
         }
         self.stats.clients_disconnected =
@@ -1033,7 +1063,9 @@ impl Broker {
         message: &Arc<Message>,
     ) -> FanOut {
         let authorizer = self.authorizer.as_deref();
-        let mut woken = Vec::new();
+        // Reused from call to call: routing allocates nothing per publication.
+        let mut woken = core::mem::take(&mut self.woken);
+        woken.clear();
         let outcome = self.registry.fan_out(
             message,
             from,
@@ -1055,9 +1087,10 @@ impl Broker {
         if let FanOut::Queued { dropped, .. } = outcome {
             self.stats.messages_dropped += dropped as u64;
         }
-        for id in woken {
+        for &id in &woken {
             self.wake(id);
         }
+        self.woken = woken;
         outcome
     }
 

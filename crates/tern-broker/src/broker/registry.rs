@@ -37,6 +37,8 @@ pub(crate) struct Entry<C> {
     pub(crate) will: Option<Arc<Message>>,
     /// When `will` is published (unless the client comes back first [MQTT-3.1.3-9]).
     pub(crate) will_at: Option<Instant>,
+    /// The deadline the session is filed under in the broker's session timers.
+    pub(crate) scheduled: Option<Instant>,
 }
 
 /// What a fan-out did.
@@ -90,11 +92,6 @@ impl<C: Copy> Registry<C> {
         self.slots.get_mut(key as usize)?.as_mut()
     }
 
-    /// Every session's key, for sweeps (expiry).
-    pub(crate) fn keys(&self) -> impl Iterator<Item = SessionKey> + '_ {
-        self.by_client_id.values().copied()
-    }
-
     /// A new, empty session for `client_id` (which must have none).
     pub(crate) fn create(&mut self, client_id: MqttString, expiry_interval: u32) -> SessionKey {
         let entry = Entry {
@@ -106,6 +103,7 @@ impl<C: Copy> Registry<C> {
             expires_at: None,
             will: None,
             will_at: None,
+            scheduled: None,
         };
         let key = match self.free.pop() {
             Some(key) => {
