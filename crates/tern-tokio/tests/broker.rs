@@ -134,3 +134,39 @@ async fn shutdown_disconnects_every_client() {
     let end = tokio::time::timeout(Duration::from_secs(5), messages.recv()).await;
     assert!(matches!(end, Ok(None)), "{end:?}");
 }
+
+#[cfg(feature = "tls")]
+#[tokio::test]
+async fn the_broker_serves_tls_with_the_server_certificate() {
+    use tern_testkit::tls::fixture;
+    let config =
+        tern_io::tls::server_config(&fixture("server.pem"), &fixture("server.key"), None).unwrap();
+    let broker = broker::start(
+        BrokerOptions::new()
+            .listen("127.0.0.1:0".parse().unwrap())
+            .listen_tls("127.0.0.1:0".parse().unwrap(), config),
+    )
+    .await
+    .unwrap();
+    let tls_addr = broker.tls_addrs()[0];
+    let tls = tern_tokio::TlsOptions::from_pem_files(&fixture("ca.pem"), None).unwrap();
+    let secure = MqttOptions::new("localhost", tls_addr.port(), "secure")
+        .unwrap()
+        .tls(tls);
+    let (client, mut messages) = tern_tokio::connect(secure).await.unwrap();
+    client
+        .subscribe(&[("secure/#", QoS::ExactlyOnce)])
+        .await
+        .unwrap();
+    // A plain TCP client reaches the TLS one through the broker.
+    let (plain, _) = tern_tokio::connect(options(&broker, "plain"))
+        .await
+        .unwrap();
+    plain
+        .publish("secure/t", "sealed", QoS::ExactlyOnce, false)
+        .await
+        .unwrap();
+    assert_eq!(next_payload(&mut messages).await, "sealed");
+    client.disconnect().await.unwrap();
+    broker.shutdown().await;
+}
