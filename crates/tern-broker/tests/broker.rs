@@ -512,6 +512,49 @@ fn mqtt_4_4_0_1_unacknowledged_messages_are_sent_again_with_dup_on_resume() {
     assert_eq!(again.packet_id, first.packet_id);
 }
 
+/// Found by `broker_model`: the resent messages beyond a smaller Receive Maximum were
+/// dropped by the connection (window full) while the session still counted them in flight,
+/// so the session stalled for good.
+#[test]
+fn mqtt_4_4_0_1_resent_messages_beyond_a_smaller_receive_maximum_wait_for_the_window() {
+    let mut net = Net::new();
+    let persistent = |max: u16| {
+        move |c: &mut Connect| {
+            c.clean_start = false;
+            c.properties = Properties::from_properties([
+                Property::SessionExpiryInterval(3600),
+                Property::ReceiveMaximum(max),
+            ])
+            .unwrap();
+        }
+    };
+    let (sub, _) = net.connect_with("logger", ProtocolVersion::V5, persistent(10));
+    net.subscribe(sub, "log", QoS::AtLeastOnce);
+    let publisher = net.connect("pub");
+    for n in 1..=3 {
+        net.publish(publisher, "log", &n.to_string(), QoS::AtLeastOnce, n);
+    }
+    let first: Vec<Publish> = publishes(&net.received(sub)).into_iter().cloned().collect();
+    assert_eq!(first.len(), 3);
+    net.broker.handle_closed(net.now, sub.id);
+    // Back with a window of one [MQTT-3.3.4-9]: one at a time, in the original order, with
+    // the original packet identifiers.
+    let (back, _) = net.connect_with("logger", ProtocolVersion::V5, persistent(1));
+    for original in &first {
+        let again = net.received(back);
+        let again = publishes(&again);
+        assert_eq!(again.len(), 1, "one message at a time: {again:?}");
+        assert!(again[0].dup);
+        assert_eq!(again[0].packet_id, original.packet_id);
+        assert_eq!(again[0].payload, original.payload);
+        net.send(
+            back,
+            Packet::PubAck(PubAck::new(again[0].packet_id.unwrap())),
+        );
+    }
+    assert!(net.received(back).is_empty());
+}
+
 #[test]
 fn mqtt_3_1_2_4_clean_start_discards_the_old_session() {
     let mut net = Net::new();

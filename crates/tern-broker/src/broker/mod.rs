@@ -69,7 +69,7 @@ use self::registry::{FanOut, NEVER, Registry, SessionKey};
 use crate::config::ServerConfig;
 use crate::connection::{CloseReason, CommandError, Connection, ConnectionEvent, WillAction};
 use crate::retained::{RetainedLimits, RetainedStore};
-use crate::session::{Delivery, Message, Outgoing, Resend, SessionLimits};
+use crate::session::{Delivery, Message, Outgoing, SessionLimits};
 use crate::subscriptions::{Subscribed, SubscriptionOptions};
 use crate::sys::{Stats, SysTopics};
 
@@ -789,25 +789,17 @@ impl Broker {
         }
     }
 
-    /// Sends a resumed session's unfinished messages again, in order [MQTT-4.4.0-1].
+    /// Sends a resumed session's PUBREL packets again; its unacknowledged PUBLISH packets go
+    /// again first when the connection is pumped, in order and within the client's Receive
+    /// Maximum [MQTT-4.4.0-1].
     fn resume(&mut self, now: Instant, id: ConnectionId, key: SessionKey) {
         let Some(entry) = self.registry.get_mut(key) else {
             return;
         };
-        let resends: Vec<Resend> = entry.session.resend(now).collect();
-        for resend in resends {
-            match resend {
-                Resend::Publish(out) => {
-                    let publish = outgoing_publish(now, &out);
-                    if let Some(conn) = self.conn_mut(id) {
-                        let _ = conn.connection.send_publish(publish);
-                    }
-                }
-                Resend::PubRel(packet_id) => {
-                    if let Some(conn) = self.conn_mut(id) {
-                        let _ = conn.connection.send_pubrel(packet_id);
-                    }
-                }
+        let pubrels: Vec<PacketId> = entry.session.resend(now).collect();
+        if let Some(conn) = self.conn_mut(id) {
+            for packet_id in pubrels {
+                let _ = conn.connection.send_pubrel(packet_id);
             }
         }
     }
