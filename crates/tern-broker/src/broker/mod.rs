@@ -315,6 +315,11 @@ impl Broker {
         self.registry.len()
     }
 
+    /// The retained messages, as a subscription would find them (read only).
+    pub fn retained(&self) -> &RetainedStore {
+        &self.retained
+    }
+
     fn conn(&self, id: ConnectionId) -> Option<&Conn> {
         self.slots
             .get(id.index as usize)?
