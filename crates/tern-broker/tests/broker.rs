@@ -701,6 +701,53 @@ fn a_full_connected_subscriber_slows_the_publisher_instead_of_losing_messages() 
     assert_eq!(rest, [3, 4]);
 }
 
+/// The subscriber that held a publication back goes away: the publication is no longer
+/// blocked by anyone (an offline session drops what it has no room for), so it must go on
+/// without waiting for some other connection's traffic. It waited for good: the publisher
+/// was not read again, not even its PINGREQs, until its keep alive ran out.
+#[test]
+fn a_publisher_held_back_by_a_full_subscriber_goes_on_when_that_subscriber_leaves() {
+    let mut config = BrokerConfig::default();
+    config.sessions = SessionLimits::default().max_queued(2);
+    let mut net = Net::with(config);
+    let sub = net.connect("slow");
+    net.subscribe(sub, "t", QoS::AtLeastOnce);
+    let publisher = net.connect("fast");
+    let mut wire = BytesMut::new();
+    for n in 1..=4u16 {
+        let mut p = Publish::new(topic("t"), n.to_string());
+        p.qos = QoS::AtLeastOnce;
+        p.packet_id = Some(pid(n));
+        Codec::new(ProtocolVersion::V5)
+            .encode(&Packet::Publish(p), &mut wire)
+            .unwrap();
+    }
+    // The adapter writes to the publisher only: the subscriber's queue fills.
+    net.broker.handle_read(net.now, publisher.id, &wire);
+    let acks = |packets: Vec<Packet>| -> Vec<u16> {
+        packets
+            .iter()
+            .filter_map(|p| match p {
+                Packet::PubAck(a) => Some(a.packet_id.get()),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut acked = Vec::new();
+    while let Some(event) = net.broker.poll_event() {
+        if event == Event::Transmit(publisher.id) {
+            acked.extend(acks(net.received(publisher)));
+        }
+    }
+    assert_eq!(acked, [1, 2]);
+    assert!(!net.broker.wants_read(publisher.id));
+    // The subscriber's transport ends; nothing else happens on any connection.
+    net.broker.handle_closed(net.now, sub.id);
+    net.flush();
+    assert!(net.broker.wants_read(publisher.id));
+    assert_eq!(acks(net.received(publisher)), [3, 4]);
+}
+
 #[test]
 fn sys_topics_are_published_retained() {
     let mut net = Net::new();

@@ -19,8 +19,9 @@
 //!
 //! - Nothing acknowledged is dropped for a connected subscriber: a publication that a
 //!   connected subscriber's queue has no room for waits — its PUBACK/PUBREC withheld and its
-//!   connection not read — until that subscriber's connection takes messages again. Only
-//!   offline sessions beyond their queue limit lose copies (counted in `$SYS`).
+//!   connection not read — until that subscriber's connection takes messages again, or the
+//!   subscriber goes offline. Only offline sessions beyond their queue limit lose copies
+//!   (counted in `$SYS`).
 //! - Messages are encoded when the adapter asks for bytes ([`Broker::poll_transmit`]), never
 //!   ahead: a slow client holds messages in its bounded session queue, not in buffers.
 //! - A QoS 2 message is routed once per packet identifier until its PUBREL, also across
@@ -241,6 +242,9 @@ pub struct Broker {
     stats: Stats,
     /// Connections whose publication waits for room.
     blocked: BTreeSet<ConnectionId>,
+    /// A session went offline while publications waited: one of them may have waited for
+    /// it, and an offline session no longer holds anything back.
+    unblocked: bool,
     /// For assigned client identifiers.
     assigned: u64,
     scratch: Vec<crate::retained::Retained>,
@@ -277,6 +281,7 @@ impl Broker {
             timers: BTreeSet::new(),
             stats: Stats::default(),
             blocked: BTreeSet::new(),
+            unblocked: false,
             assigned: 0,
             scratch: Vec::new(),
         }
@@ -383,6 +388,7 @@ impl Broker {
         conn.connection.handle_read(now, bytes);
         self.stats.bytes_received += bytes.len() as u64;
         self.drive(now, id);
+        self.retry_unblocked(now);
     }
 
     /// Connection `id`'s transport ended (or the adapter closed it after [`Event::Close`]).
@@ -411,6 +417,7 @@ impl Broker {
         self.free.push(id.index);
         self.open = self.open.saturating_sub(1);
         self.stats.clients_connected = self.connected_count();
+        self.retry_unblocked(now);
     }
 
     fn connected_count(&self) -> u64 {
@@ -443,6 +450,7 @@ impl Broker {
                 self.publish_sys(now);
             }
         }
+        self.retry_unblocked(now);
     }
 
     /// When [`Broker::handle_timeout`] is due.
@@ -507,6 +515,7 @@ impl Broker {
         }
         self.drive(now, id);
         self.events.push_back(Event::Resume(id));
+        self.retry_unblocked(now);
     }
 
     /// Ends every connection (5.0: DISCONNECT 0x8B Server shutting down); the adapter
@@ -828,6 +837,7 @@ impl Broker {
             return;
         }
         entry.connection = None;
+        self.unblocked |= !self.blocked.is_empty();
         let expiry = entry.expiry_interval;
         let will = will.filter(|_| publish_will);
         match will {
@@ -1042,7 +1052,14 @@ impl Broker {
         outcome
     }
 
-    /// Tries the blocked publications again (a subscriber took messages).
+    /// Tries the blocked publications again if a session went offline meanwhile.
+    fn retry_unblocked(&mut self, now: Instant) {
+        if core::mem::take(&mut self.unblocked) {
+            self.retry_blocked(now);
+        }
+    }
+
+    /// Tries the blocked publications again (a subscriber took messages, or went offline).
     fn retry_blocked(&mut self, now: Instant) {
         let ids: Vec<ConnectionId> = self.blocked.iter().copied().collect();
         for id in ids {
