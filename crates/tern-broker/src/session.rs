@@ -174,6 +174,8 @@ struct InFlight {
     packet_id: PacketId,
     delivery: Delivery,
     stage: Stage,
+    /// Sent on an earlier connection and not yet again on this one ([`Session::resend`]).
+    unsent: bool,
 }
 
 /// A message to send now.
@@ -185,16 +187,6 @@ pub struct Outgoing {
     pub dup: bool,
     /// What to send.
     pub delivery: Delivery,
-}
-
-/// What a resumed session sends again first, in the order of the first sending
-/// [MQTT-4.4.0-1].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Resend {
-    /// A PUBLISH not acknowledged (PUBACK / PUBREC) yet, sent again with DUP set.
-    Publish(Outgoing),
-    /// A PUBREL whose PUBCOMP has not come.
-    PubRel(PacketId),
 }
 
 /// The server's state of one session; see the [module](self).
@@ -209,6 +201,8 @@ pub struct Session {
     /// Received QoS 2 messages whose PUBREL has not come: a PUBLISH again with one of these
     /// identifiers is a duplicate, not a new message.
     received: BTreeSet<PacketId>,
+    /// How many of `in_flight` are `unsent`.
+    unsent: usize,
     next_packet_id: u16,
 }
 
@@ -222,6 +216,7 @@ impl Session {
             in_flight: VecDeque::new(),
             in_use: BTreeSet::new(),
             received: BTreeSet::new(),
+            unsent: 0,
             next_packet_id: 1,
         }
     }
@@ -256,12 +251,36 @@ impl Session {
     }
 
     /// The next message to send at `now` while the client allows `receive_maximum` QoS 1 and
-    /// 2 messages unacknowledged [MQTT-3.3.4-7]: the first one queued, skipping (and
-    /// forgetting) those that expired [MQTT-3.3.2-5]. Messages go strictly in the order they
-    /// were queued, so a QoS 0 message waits behind a QoS 1 message the window holds back.
-    /// A QoS 1 or 2 message gets a packet identifier that no message in flight has and is
-    /// kept until its acknowledgement.
+    /// 2 messages unacknowledged [MQTT-3.3.4-7]: first the messages a resumed session sends
+    /// again ([`Session::resend`]), then the first one queued, skipping (and forgetting) those
+    /// that expired [MQTT-3.3.2-5]. Messages go strictly in the order they were queued, so a
+    /// QoS 0 message waits behind a QoS 1 message the window holds back. A QoS 1 or 2
+    /// message gets a packet identifier that no message in flight has and is kept until its
+    /// acknowledgement.
     pub fn next_outgoing(&mut self, now: Instant, receive_maximum: u16) -> Option<Outgoing> {
+        while self.unsent > 0 {
+            // Those not sent again yet do not count against this connection's window.
+            if self.in_flight.len() - self.unsent >= usize::from(receive_maximum) {
+                return None;
+            }
+            let i = self.in_flight.iter().position(|f| f.unsent)?;
+            self.unsent -= 1;
+            let expired = self
+                .in_flight
+                .get(i)
+                .is_some_and(|f| f.delivery.message.is_expired(now));
+            if expired {
+                self.complete(i);
+                continue;
+            }
+            let f = self.in_flight.get_mut(i)?;
+            f.unsent = false;
+            return Some(Outgoing {
+                packet_id: Some(f.packet_id),
+                dup: true,
+                delivery: f.delivery.clone(),
+            });
+        }
         loop {
             let front = self.queue.front()?;
             if front.message.is_expired(now) {
@@ -286,6 +305,7 @@ impl Session {
                 packet_id,
                 delivery: delivery.clone(),
                 stage: Stage::Sent,
+                unsent: false,
             });
             return Some(Outgoing {
                 packet_id: Some(packet_id),
@@ -329,7 +349,12 @@ impl Session {
     /// Forgets the message in flight at `i`, freeing its packet identifier.
     fn complete(&mut self, i: usize) -> bool {
         match self.in_flight.remove(i) {
-            Some(f) => self.in_use.remove(&f.packet_id),
+            Some(f) => {
+                if f.unsent {
+                    self.unsent -= 1;
+                }
+                self.in_use.remove(&f.packet_id)
+            }
             None => false,
         }
     }
@@ -357,6 +382,11 @@ impl Session {
         }
         if let Some(f) = self.in_flight.get_mut(i) {
             f.stage = Stage::Released;
+            // Acknowledged before it went out again: it need not.
+            if f.unsent {
+                f.unsent = false;
+                self.unsent -= 1;
+            }
         }
         true
     }
@@ -370,11 +400,14 @@ impl Session {
         }
     }
 
-    /// What to send again when the client comes back to this session, in the order first
-    /// sent [MQTT-4.4.0-1]: unacknowledged PUBLISH packets with DUP set, and PUBREL packets.
-    /// Messages that expired meanwhile are dropped rather than sent again (unless their
-    /// PUBREL is due: the client has them already).
-    pub fn resend(&mut self, now: Instant) -> impl Iterator<Item = Resend> + '_ {
+    /// The client came back to this session: returns the PUBREL packets to send again, in
+    /// the order their PUBREC came, and makes every PUBLISH not acknowledged (PUBACK /
+    /// PUBREC) yet the next that [`Session::next_outgoing`] gives, again with DUP set and
+    /// their packet identifiers, in the order first sent [MQTT-4.4.0-1], as the new
+    /// connection's Receive Maximum lets them out [MQTT-3.3.4-9]. Messages that expired
+    /// meanwhile are dropped rather than sent again (unless their PUBREL is due: the client
+    /// has them already).
+    pub fn resend(&mut self, now: Instant) -> impl Iterator<Item = PacketId> + '_ {
         let in_use = &mut self.in_use;
         self.in_flight.retain(|f| {
             let keep = f.stage == Stage::Released || !f.delivery.message.is_expired(now);
@@ -383,14 +416,15 @@ impl Session {
             }
             keep
         });
-        self.in_flight.iter().map(|f| match f.stage {
-            Stage::Sent => Resend::Publish(Outgoing {
-                packet_id: Some(f.packet_id),
-                dup: true,
-                delivery: f.delivery.clone(),
-            }),
-            Stage::Released => Resend::PubRel(f.packet_id),
-        })
+        self.unsent = 0;
+        for f in self.in_flight.iter_mut() {
+            f.unsent = f.stage == Stage::Sent;
+            self.unsent += usize::from(f.unsent);
+        }
+        self.in_flight
+            .iter()
+            .filter(|f| f.stage == Stage::Released)
+            .map(|f| f.packet_id)
     }
 
     /// A QoS 2 PUBLISH with `packet_id` came: `true` when it is new (deliver it, then send
@@ -529,18 +563,44 @@ mod tests {
             .map(|_| s.next_outgoing(at(0), 10).unwrap().packet_id.unwrap())
             .collect();
         assert!(s.pubrec(ids[0], false));
-        let resent: Vec<Resend> = s.resend(at(1)).collect();
-        assert_eq!(resent.len(), 3);
-        assert_eq!(resent[0], Resend::PubRel(ids[0]));
-        match &resent[1] {
-            Resend::Publish(o) => {
-                assert!(o.dup);
-                assert_eq!(o.packet_id, Some(ids[1]));
-                assert_eq!(o.delivery.message.topic.as_str(), "two");
-            }
-            other => panic!("{other:?}"),
+        s.push(delivery("four", QoS::AtMostOnce)).unwrap();
+        let pubrels: Vec<PacketId> = s.resend(at(1)).collect();
+        assert_eq!(pubrels, [ids[0]]);
+        let again = s.next_outgoing(at(1), 10).unwrap();
+        assert!(again.dup);
+        assert_eq!(again.packet_id, Some(ids[1]));
+        assert_eq!(again.delivery.message.topic.as_str(), "two");
+        let again = s.next_outgoing(at(1), 10).unwrap();
+        assert!(again.dup);
+        assert_eq!(again.packet_id, Some(ids[2]));
+        // Then what was queued.
+        let next = s.next_outgoing(at(1), 10).unwrap();
+        assert_eq!(next.delivery.message.topic.as_str(), "four");
+        assert!(!next.dup);
+    }
+
+    #[test]
+    fn mqtt_3_3_4_9_a_resumed_session_resends_within_the_new_receive_maximum() {
+        let mut s = Session::new(SessionLimits::default());
+        for topic in ["one", "two", "three"] {
+            s.push(delivery(topic, QoS::ExactlyOnce)).unwrap();
         }
-        assert!(matches!(&resent[2], Resend::Publish(o) if o.packet_id == Some(ids[2])));
+        let ids: Vec<PacketId> = (0..3)
+            .map(|_| s.next_outgoing(at(0), 10).unwrap().packet_id.unwrap())
+            .collect();
+        assert_eq!(s.resend(at(1)).count(), 0);
+        // A window of one: the second waits for the first's acknowledgement.
+        assert_eq!(s.next_outgoing(at(1), 1).unwrap().packet_id, Some(ids[0]));
+        assert_eq!(s.next_outgoing(at(1), 1), None);
+        // The client acknowledges the third before it comes again: it does not.
+        assert!(s.pubrec(ids[2], false));
+        assert!(s.pubrec(ids[0], false));
+        assert!(s.pubcomp(ids[0]));
+        // The third holds the window until its PUBCOMP.
+        assert_eq!(s.next_outgoing(at(1), 1), None);
+        assert_eq!(s.next_outgoing(at(1), 2).unwrap().packet_id, Some(ids[1]));
+        assert_eq!(s.next_outgoing(at(1), 3), None);
+        assert_eq!(s.inflight_len(), 2);
     }
 
     #[test]

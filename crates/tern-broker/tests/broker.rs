@@ -512,6 +512,49 @@ fn mqtt_4_4_0_1_unacknowledged_messages_are_sent_again_with_dup_on_resume() {
     assert_eq!(again.packet_id, first.packet_id);
 }
 
+/// Found by `broker_model`: the resent messages beyond a smaller Receive Maximum were
+/// dropped by the connection (window full) while the session still counted them in flight,
+/// so the session stalled for good.
+#[test]
+fn mqtt_4_4_0_1_resent_messages_beyond_a_smaller_receive_maximum_wait_for_the_window() {
+    let mut net = Net::new();
+    let persistent = |max: u16| {
+        move |c: &mut Connect| {
+            c.clean_start = false;
+            c.properties = Properties::from_properties([
+                Property::SessionExpiryInterval(3600),
+                Property::ReceiveMaximum(max),
+            ])
+            .unwrap();
+        }
+    };
+    let (sub, _) = net.connect_with("logger", ProtocolVersion::V5, persistent(10));
+    net.subscribe(sub, "log", QoS::AtLeastOnce);
+    let publisher = net.connect("pub");
+    for n in 1..=3 {
+        net.publish(publisher, "log", &n.to_string(), QoS::AtLeastOnce, n);
+    }
+    let first: Vec<Publish> = publishes(&net.received(sub)).into_iter().cloned().collect();
+    assert_eq!(first.len(), 3);
+    net.broker.handle_closed(net.now, sub.id);
+    // Back with a window of one [MQTT-3.3.4-9]: one at a time, in the original order, with
+    // the original packet identifiers.
+    let (back, _) = net.connect_with("logger", ProtocolVersion::V5, persistent(1));
+    for original in &first {
+        let again = net.received(back);
+        let again = publishes(&again);
+        assert_eq!(again.len(), 1, "one message at a time: {again:?}");
+        assert!(again[0].dup);
+        assert_eq!(again[0].packet_id, original.packet_id);
+        assert_eq!(again[0].payload, original.payload);
+        net.send(
+            back,
+            Packet::PubAck(PubAck::new(again[0].packet_id.unwrap())),
+        );
+    }
+    assert!(net.received(back).is_empty());
+}
+
 #[test]
 fn mqtt_3_1_2_4_clean_start_discards_the_old_session() {
     let mut net = Net::new();
@@ -656,6 +699,53 @@ fn a_full_connected_subscriber_slows_the_publisher_instead_of_losing_messages() 
         })
         .collect();
     assert_eq!(rest, [3, 4]);
+}
+
+/// The subscriber that held a publication back goes away: the publication is no longer
+/// blocked by anyone (an offline session drops what it has no room for), so it must go on
+/// without waiting for some other connection's traffic. It waited for good: the publisher
+/// was not read again, not even its PINGREQs, until its keep alive ran out.
+#[test]
+fn a_publisher_held_back_by_a_full_subscriber_goes_on_when_that_subscriber_leaves() {
+    let mut config = BrokerConfig::default();
+    config.sessions = SessionLimits::default().max_queued(2);
+    let mut net = Net::with(config);
+    let sub = net.connect("slow");
+    net.subscribe(sub, "t", QoS::AtLeastOnce);
+    let publisher = net.connect("fast");
+    let mut wire = BytesMut::new();
+    for n in 1..=4u16 {
+        let mut p = Publish::new(topic("t"), n.to_string());
+        p.qos = QoS::AtLeastOnce;
+        p.packet_id = Some(pid(n));
+        Codec::new(ProtocolVersion::V5)
+            .encode(&Packet::Publish(p), &mut wire)
+            .unwrap();
+    }
+    // The adapter writes to the publisher only: the subscriber's queue fills.
+    net.broker.handle_read(net.now, publisher.id, &wire);
+    let acks = |packets: Vec<Packet>| -> Vec<u16> {
+        packets
+            .iter()
+            .filter_map(|p| match p {
+                Packet::PubAck(a) => Some(a.packet_id.get()),
+                _ => None,
+            })
+            .collect()
+    };
+    let mut acked = Vec::new();
+    while let Some(event) = net.broker.poll_event() {
+        if event == Event::Transmit(publisher.id) {
+            acked.extend(acks(net.received(publisher)));
+        }
+    }
+    assert_eq!(acked, [1, 2]);
+    assert!(!net.broker.wants_read(publisher.id));
+    // The subscriber's transport ends; nothing else happens on any connection.
+    net.broker.handle_closed(net.now, sub.id);
+    net.flush();
+    assert!(net.broker.wants_read(publisher.id));
+    assert_eq!(acks(net.received(publisher)), [3, 4]);
 }
 
 #[test]

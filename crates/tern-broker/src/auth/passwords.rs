@@ -262,13 +262,12 @@ impl PasswordFile {
         let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
         for (index, raw) in text.lines().enumerate() {
             let line = index + 1;
-            let raw = raw.strip_suffix('\r').unwrap_or(raw);
+            // `lines` takes "\r\n" off; a stray '\r' left at the end would not survive a
+            // write (a line "\r\r" would come back as "\r"), so every one goes.
+            let raw = raw.trim_end_matches('\r');
             let trimmed = raw.trim_start();
             if trimmed.is_empty() || trimmed.starts_with('#') {
-                // Every carriage return at the end goes: written back with a newline, a lone
-                // one would read as a different line (found by the round-trip property).
-                file.lines
-                    .push(Line::Other(raw.trim_end_matches('\r').to_owned()));
+                file.lines.push(Line::Other(raw.to_owned()));
                 continue;
             }
             let error = |kind| ParseError { line, kind };

@@ -19,8 +19,9 @@
 //!
 //! - Nothing acknowledged is dropped for a connected subscriber: a publication that a
 //!   connected subscriber's queue has no room for waits — its PUBACK/PUBREC withheld and its
-//!   connection not read — until that subscriber's connection takes messages again. Only
-//!   offline sessions beyond their queue limit lose copies (counted in `$SYS`).
+//!   connection not read — until that subscriber's connection takes messages again, or the
+//!   subscriber goes offline. Only offline sessions beyond their queue limit lose copies
+//!   (counted in `$SYS`).
 //! - Messages are encoded when the adapter asks for bytes ([`Broker::poll_transmit`]), never
 //!   ahead: a slow client holds messages in its bounded session queue, not in buffers.
 //! - A QoS 2 message is routed once per packet identifier until its PUBREL, also across
@@ -69,7 +70,7 @@ use self::registry::{FanOut, NEVER, Registry, SessionKey};
 use crate::config::ServerConfig;
 use crate::connection::{CloseReason, CommandError, Connection, ConnectionEvent, WillAction};
 use crate::retained::{RetainedLimits, RetainedStore};
-use crate::session::{Delivery, Message, Outgoing, Resend, SessionLimits};
+use crate::session::{Delivery, Message, Outgoing, SessionLimits};
 use crate::subscriptions::{Subscribed, SubscriptionOptions};
 use crate::sys::{Stats, SysTopics};
 
@@ -251,6 +252,9 @@ pub struct Broker {
     stats: Stats,
     /// Connections whose publication waits for room.
     blocked: BTreeSet<ConnectionId>,
+    /// A session went offline while publications waited: one of them may have waited for
+    /// it, and an offline session no longer holds anything back.
+    unblocked: bool,
     /// For assigned client identifiers.
     assigned: u64,
     scratch: Vec<crate::retained::Retained>,
@@ -290,6 +294,7 @@ impl Broker {
             session_timers: BTreeSet::new(),
             stats: Stats::default(),
             blocked: BTreeSet::new(),
+            unblocked: false,
             assigned: 0,
             scratch: Vec::new(),
             woken: Vec::new(),
@@ -327,6 +332,11 @@ impl Broker {
     /// Sessions kept, connected or not.
     pub fn sessions(&self) -> usize {
         self.registry.len()
+    }
+
+    /// The retained messages, as a subscription would find them (read only).
+    pub fn retained(&self) -> &RetainedStore {
+        &self.retained
     }
 
     fn conn(&self, id: ConnectionId) -> Option<&Conn> {
@@ -395,6 +405,7 @@ impl Broker {
         conn.connection.handle_read(now, bytes);
         self.stats.bytes_received += bytes.len() as u64;
         self.drive(now, id);
+        self.retry_unblocked(now);
     }
 
     /// Connection `id`'s transport ended (or the adapter closed it after [`Event::Close`]).
@@ -422,6 +433,7 @@ impl Broker {
         }
         self.free.push(id.index);
         self.open = self.open.saturating_sub(1);
+        self.retry_unblocked(now);
     }
 
     /// Time passed: keep alives, connect timeouts, session expiry, delayed wills, message
@@ -446,6 +458,7 @@ impl Broker {
                 self.publish_sys(now);
             }
         }
+        self.retry_unblocked(now);
     }
 
     /// When [`Broker::handle_timeout`] is due.
@@ -509,6 +522,7 @@ impl Broker {
         }
         self.drive(now, id);
         self.events.push_back(Event::Resume(id));
+        self.retry_unblocked(now);
     }
 
     /// Ends every connection (5.0: DISCONNECT 0x8B Server shutting down); the adapter
@@ -802,25 +816,17 @@ impl Broker {
         }
     }
 
-    /// Sends a resumed session's unfinished messages again, in order [MQTT-4.4.0-1].
+    /// Sends a resumed session's PUBREL packets again; its unacknowledged PUBLISH packets go
+    /// again first when the connection is pumped, in order and within the client's Receive
+    /// Maximum [MQTT-4.4.0-1].
     fn resume(&mut self, now: Instant, id: ConnectionId, key: SessionKey) {
         let Some(entry) = self.registry.get_mut(key) else {
             return;
         };
-        let resends: Vec<Resend> = entry.session.resend(now).collect();
-        for resend in resends {
-            match resend {
-                Resend::Publish(out) => {
-                    let publish = outgoing_publish(now, &out);
-                    if let Some(conn) = self.conn_mut(id) {
-                        let _ = conn.connection.send_publish(publish);
-                    }
-                }
-                Resend::PubRel(packet_id) => {
-                    if let Some(conn) = self.conn_mut(id) {
-                        let _ = conn.connection.send_pubrel(packet_id);
-                    }
-                }
+        let pubrels: Vec<PacketId> = entry.session.resend(now).collect();
+        if let Some(conn) = self.conn_mut(id) {
+            for packet_id in pubrels {
+                let _ = conn.connection.send_pubrel(packet_id);
             }
         }
     }
@@ -845,6 +851,7 @@ impl Broker {
             return;
         }
         entry.connection = None;
+        self.unblocked |= !self.blocked.is_empty();
         let expiry = entry.expiry_interval;
         let will = will.filter(|_| publish_will);
         match will {
@@ -1094,7 +1101,14 @@ impl Broker {
         outcome
     }
 
-    /// Tries the blocked publications again (a subscriber took messages).
+    /// Tries the blocked publications again if a session went offline meanwhile.
+    fn retry_unblocked(&mut self, now: Instant) {
+        if core::mem::take(&mut self.unblocked) {
+            self.retry_blocked(now);
+        }
+    }
+
+    /// Tries the blocked publications again (a subscriber took messages, or went offline).
     fn retry_blocked(&mut self, now: Instant) {
         let ids: Vec<ConnectionId> = self.blocked.iter().copied().collect();
         for id in ids {
