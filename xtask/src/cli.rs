@@ -43,6 +43,13 @@ Commands:
                               interop/coap/), after controls that run the peers against each
                               other. Installs libcoap3-bin with apt-get and aiocoap (pinned) with
                               pip into a virtualenv under target/interop/coap when missing.
+  interop broker [FILTER...]  `tern broker` against real clients on 127.0.0.1: mosquitto_pub/
+                              mosquitto_sub and paho-mqtt (pinned, pip into a venv under
+                              target/interop/broker; script in interop/broker/), 3.1.1 and 5.0:
+                              QoS 0/1/2, retained, wills, sessions, wildcards, $SYS, shared
+                              subscriptions, 1 MiB, TLS, password file and ACL, each group on a
+                              tern broker with a generated tern.toml, after controls that run the
+                              same peers against mosquitto. Fails if any scenario fails.
   help                        Show this text.
 ";
 
@@ -85,6 +92,8 @@ pub(crate) enum InteropSuite {
     Mqtt,
     /// tern's CoAP client and server against libcoap and aiocoap.
     Coap,
+    /// `tern broker` against mosquitto's clients and paho-mqtt.
+    Broker,
 }
 
 /// Parses the arguments after `cargo xtask` (without the program name).
@@ -136,9 +145,10 @@ fn parse_interop(args: &[String]) -> Result<InteropArgs, String> {
     let suite = match suite.as_str() {
         "mqtt" => InteropSuite::Mqtt,
         "coap" => InteropSuite::Coap,
+        "broker" => InteropSuite::Broker,
         other => {
             return Err(format!(
-                "unknown interop suite `{other}` (there are: mqtt, coap)"
+                "unknown interop suite `{other}` (there are: mqtt, coap, broker)"
             ));
         }
     };

@@ -224,6 +224,11 @@ impl Child {
         }
     }
 
+    /// What the child printed on `stream` so far.
+    pub(crate) fn printed(&self, stream: Stream) -> Vec<u8> {
+        self.capture(stream).snapshot()
+    }
+
     fn capture(&self, stream: Stream) -> &Capture {
         match stream {
             Stream::Stdout => &self.stdout,

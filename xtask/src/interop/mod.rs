@@ -18,6 +18,7 @@ pub(crate) mod coap;
 mod json;
 mod mqtt;
 mod report;
+mod tern_broker;
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,7 @@ pub(crate) fn run(root: &Path, args: &InteropArgs) -> Result<(), String> {
     match args.suite {
         InteropSuite::Mqtt => mqtt::run(root, &args.filters),
         InteropSuite::Coap => coap::run(root, &args.filters),
+        InteropSuite::Broker => tern_broker::run(root, &args.filters),
     }
 }
 

@@ -117,16 +117,16 @@ fn ensure_aiocoap(venv: &Path) -> Result<PathBuf, String> {
 /// `python3 -m venv`; Debian's python3 lacks the venv module until `python3-venv` is
 /// installed, so that is the fallback (with Debian's interpreter, in case `python3` on PATH is
 /// another one without venv support).
-fn create_venv(venv: &Path) -> Result<(), String> {
+pub(crate) fn create_venv(venv: &Path) -> Result<(), String> {
     let venv_arg = path_arg(venv);
     let create = |python: &str| Cmd::new(python, ["-m", "venv", "--clear", venv_arg.as_str()]);
-    if step("create the aiocoap virtualenv", &create("python3")).is_ok() {
+    if step("create the virtualenv", &create("python3")).is_ok() {
         return Ok(());
     }
     println!("\n`python3 -m venv` failed; installing Debian's python3-venv");
     apt_install(&["python3", "python3-venv"])?;
-    step("create the aiocoap virtualenv", &create("/usr/bin/python3"))
-        .or_else(|_| step("create the aiocoap virtualenv", &create("python3")))
+    step("create the virtualenv", &create("/usr/bin/python3"))
+        .or_else(|_| step("create the virtualenv", &create("python3")))
         .map(|_| ())
 }
 

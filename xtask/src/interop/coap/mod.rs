@@ -392,7 +392,7 @@ impl Ctx<'_> {
     }
 }
 
-fn build_tern(root: &Path) -> Result<PathBuf, String> {
+pub(crate) fn build_tern(root: &Path) -> Result<PathBuf, String> {
     step(
         "build tern-cli",
         &Cmd::cargo(["build", "-p", "tern-cli"]).dir(root),
