@@ -58,12 +58,12 @@ pub struct Limits {
 }
 
 impl Limits {
-    /// Packets up to 1 MiB, 100 QoS 1/2 publications in flight from the client, 10 Topic
+    /// Packets up to 16 MiB, 100 QoS 1/2 publications in flight from the client, 10 Topic
     /// Aliases, any keep alive, client identifiers and topics up to MQTT's own 65,535 bytes,
     /// topics of at most 128 levels.
     pub const fn new() -> Self {
         Limits {
-            max_packet_size: 1024 * 1024,
+            max_packet_size: 16 * 1024 * 1024,
             receive_maximum: 100,
             topic_alias_maximum: 10,
             max_keep_alive: u16::MAX,

@@ -224,7 +224,7 @@ fn handshake_5_0_connack_announces_the_default_limits() {
             assert!(!a.session_present);
             let p = &a.properties;
             assert_eq!(p.receive_maximum(), Some(100));
-            assert_eq!(p.maximum_packet_size(), Some(1024 * 1024));
+            assert_eq!(p.maximum_packet_size(), Some(16 * 1024 * 1024));
             assert_eq!(p.topic_alias_maximum(), Some(10));
             // What the server fully supports is left to the defaults.
             assert_eq!(p.maximum_qos(), None);

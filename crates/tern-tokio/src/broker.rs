@@ -481,7 +481,7 @@ impl Core {
                 peer,
             } => match self.broker.accept(now) {
                 Ok(id) => {
-                    tracing::debug!(%peer, connection = %id, "connection accepted");
+                    tracing::info!(%peer, connection = %id, "connection accepted");
                     let permits = Arc::new(Semaphore::new(1));
                     let reader =
                         tokio::spawn(read(id, reader, permits.clone(), self.inputs.clone()));
@@ -680,7 +680,7 @@ impl Core {
     /// stops.
     fn close(&mut self, id: ConnectionId) {
         if let Some(h) = self.connections.remove(&id) {
-            tracing::debug!(peer = %h.peer, connection = %id, "connection closed");
+            tracing::info!(peer = %h.peer, connection = %id, "connection closed");
             if let Sink::Task(outbox) = &h.sink {
                 outbox.close();
             }

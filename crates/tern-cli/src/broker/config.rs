@@ -33,7 +33,7 @@ bind = ["[::]:1883"]            # addresses for MQTT over TCP ("0.0.0.0:1883", "
 
 [limits]
 max_connections = 100000
-max_packet_size = 1048576        # bytes, from clients
+max_packet_size = 16777216       # bytes, from clients
 receive_maximum = 100            # QoS 1/2 messages a client may have unacknowledged
 topic_alias_maximum = 10
 max_keep_alive = 65535           # seconds
