@@ -79,6 +79,7 @@ macro_rules! coap_suite {
             invalid_uris_and_routes_are_errors,
             an_observation_gets_every_notification_until_cancelled,
             the_server_ends_an_observation_with_an_error_code,
+            forgotten_observers_get_nothing_more,
             observing_a_resource_that_is_not_observable_gives_one_response,
             large_bodies_go_both_ways_in_blocks,
         );
@@ -751,6 +752,30 @@ pub async fn the_server_ends_an_observation_with_an_error_code<E: Executor>() {
     assert_eq!(last.code, Code::NOT_FOUND);
     assert_eq!(E::within("the end", observation.recv()).await, None);
     assert_eq!(observation.end_reason(), Some(ObservationEnd::ByServer));
+}
+
+/// Forgotten observers get no notification; the resource has none left.
+pub async fn forgotten_observers_get_nothing_more<E: Executor>() {
+    let (addr, counter, _requests) = counter_server::<E>().await;
+    let client = CoapClient::<E>::new().await.unwrap();
+    let mut observation = E::within(
+        "the registration",
+        client.observe(&format!("coap://{addr}/counter")),
+    )
+    .await
+    .unwrap();
+    E::within("the first notification", observation.recv())
+        .await
+        .unwrap();
+    assert_eq!(counter.forget_observers().await.unwrap(), 1);
+    assert_eq!(
+        counter
+            .notify(Response::new(Code::CONTENT).with_payload("unseen"))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(counter.forget_observers().await.unwrap(), 0);
 }
 
 /// Observing a plain resource: its one response, then the end.

@@ -69,6 +69,11 @@ pub(super) enum Command {
         response: Response,
         sent: oneshot::Sender<usize>,
     },
+    /// Forget a resource's observers without telling them, and say how many.
+    Forget {
+        resource: String,
+        sent: oneshot::Sender<usize>,
+    },
 }
 
 /// A received request, for the server's dispatch.
@@ -274,6 +279,11 @@ impl<R: Runtime> Driver<R> {
             } => {
                 let count = self.endpoint.notify(now, resource.as_bytes(), response);
                 tracing::trace!(%resource, count, "notified");
+                let _ = sent.send(count);
+            }
+            Command::Forget { resource, sent } => {
+                let count = self.endpoint.forget_observers(resource.as_bytes());
+                tracing::debug!(%resource, count, "observers forgotten");
                 let _ = sent.send(count);
             }
         }

@@ -259,6 +259,21 @@ impl Notifier {
             count: handed.ok().map(|()| count),
         }
     }
+
+    /// Forgets the resource's observers without telling them, as a server that restarted
+    /// would have ([`Endpoint::forget_observers`](tern_coap::endpoint::Endpoint::forget_observers)):
+    /// each finds out when its re-registration gets no observation. Done at once; awaiting
+    /// the returned [`Notified`] tells how many there were.
+    pub fn forget_observers(&self) -> Notified {
+        let (sent, count) = oneshot::channel();
+        let handed = self.link.send(Command::Forget {
+            resource: self.resource.clone(),
+            sent,
+        });
+        Notified {
+            count: handed.ok().map(|()| count),
+        }
+    }
 }
 
 /// How many observers a notification went to: the future [`Notifier::notify`] returns.
