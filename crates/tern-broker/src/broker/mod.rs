@@ -645,6 +645,13 @@ impl Broker {
                     let _ = conn.connection.pubcomp(rel.packet_id, reason);
                 }
             }
+            ConnectionEvent::Auth { .. } => {
+                // No exchange is ever started (a CONNECT with a method is refused), so the
+                // connection reports none.
+                if let Some(conn) = self.conn_mut(id) {
+                    let _ = conn.connection.disconnect(ReasonCode::ProtocolError);
+                }
+            }
             ConnectionEvent::Subscribe(subscribe) => self.subscribe(now, id, subscribe),
             ConnectionEvent::Unsubscribe(unsubscribe) => self.unsubscribe(id, unsubscribe),
             ConnectionEvent::Disconnected {
@@ -680,6 +687,13 @@ impl Broker {
         if let Some(conn) = self.conn_mut(id).filter(|c| c.over_limit) {
             // 3.1.1: return code 3, Server unavailable.
             let _ = conn.connection.refuse(ReasonCode::ServerBusy);
+            return;
+        }
+        if connect.properties.authentication_method().is_some() {
+            // No enhanced authentication method is offered [MQTT-4.12.0-1].
+            if let Some(conn) = self.conn_mut(id) {
+                let _ = conn.connection.refuse(ReasonCode::BadAuthenticationMethod);
+            }
             return;
         }
         if !self.config.allow_anonymous {
