@@ -250,8 +250,8 @@ impl Connection {
         self.is_connected() && self.outbound.len() < usize::from(self.client_receive_maximum)
     }
 
-    /// Whether the adapter should read from the transport: not while the CONNECT awaits the
-    /// core's answer (what arrives then is only buffered, up to a bound) nor after the end.
+    /// Whether the adapter should read from the transport: not while the CONNECT (or an AUTH
+    /// of the handshake) awaits the core's answer (what arrives then is only buffered, up to a bound) nor after the end.
     pub fn wants_read(&self) -> bool {
         matches!(
             self.state,
