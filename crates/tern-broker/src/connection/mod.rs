@@ -391,8 +391,8 @@ impl Connection {
     ///
     /// Fails with [`CommandError::NoAuthenticationMethod`] for data when the CONNECT had no
     /// Authentication Method, and with [`CommandError::PacketTooLarge`] when the CONNACK
-    /// would exceed the client's Maximum Packet Size; nothing is written then, and the
-    /// CONNECT still awaits an answer.
+    /// with the data would exceed the client's Maximum Packet Size; nothing is written
+    /// then, and the CONNECT still awaits an answer.
     pub fn accept_with_auth(
         &mut self,
         now: Instant,
@@ -415,17 +415,23 @@ impl Connection {
         let session_present = session_present
             && !self.negotiated.clean_start
             && self.version != ProtocolVersion::V3_1;
+        let with_data = auth_data.is_some();
         let properties = if self.version.is_v5() {
             self.connack_properties(assigned, auth_data)?
         } else {
             Properties::new()
         };
-        let connack = ConnAck {
+        let connack = Packet::ConnAck(ConnAck {
             session_present,
             reason_code: ReasonCode::Success,
             properties,
-        };
-        self.send_command(&Packet::ConnAck(connack))?;
+        });
+        if with_data {
+            // The core's data may not fit the client; it hears of it and may still refuse.
+            self.send_command(&connack)?;
+        } else {
+            self.send_control(&connack);
+        }
         self.state = State::Connected;
         self.last_received = now;
         self.process_input(now);
