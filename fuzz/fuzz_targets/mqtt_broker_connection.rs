@@ -5,7 +5,9 @@
 //! within their limits, and end with at most one final event, after which nothing follows.
 //!
 //! Input: byte 0 picks the server configuration (`config`), byte 1 the core's policy (bit 0
-//! refuse every CONNECT, bit 1 claim a session, bit 2 withhold acknowledgements), then
+//! refuse every CONNECT, bit 1 claim a session, bit 2 withhold acknowledgements, bit 3 run
+//! enhanced authentication: answer a CONNECT with an Authentication Method, and every AUTH,
+//! with AUTH 0x18 twice, then with success, or with failure when bit 4 is set too), then
 //! records of an operation byte (low three bits) and its operands: 0 client bytes (u16
 //! length, big-endian; fed in chunks of `op >> 3` bytes), 1 time passes (u16 × 4 ms), 2
 //! timeout, 3 transport closed, 4 the core sends a message (QoS `(op >> 3) % 3`, one byte
@@ -103,6 +105,10 @@ fuzz_target!(|data: &[u8]| {
     let refuse = policy & 1 != 0;
     let session_present = policy & 2 != 0;
     let withhold_acks = policy & 4 != 0;
+    let enhanced_auth = policy & 8 != 0;
+    let auth_fails = policy & 16 != 0;
+    // Steps of the current authentication exchange; even ones continue it.
+    let mut auth_steps = 0u32;
     let mut u = Unstructured::new(rest);
     let mut now = Instant::from_millis(1);
     let mut conn = Connection::new(now, &server);
@@ -174,6 +180,38 @@ fuzz_target!(|data: &[u8]| {
         while let Some(event) = conn.poll_event() {
             assert_eq!(finals, 0, "an event after the final one: {event:?}");
             match event {
+                ConnectionEvent::Connect(c)
+                    if enhanced_auth && c.properties.authentication_method().is_some() =>
+                {
+                    auth_steps = 1;
+                    // Too large for the client: the CONNECT still awaits an answer.
+                    let _ = conn.continue_auth(now, Bytes::from_static(b"challenge"));
+                }
+                ConnectionEvent::Auth { reason_code, .. } => {
+                    auth_steps += 1;
+                    if reason_code == ReasonCode::ReAuthenticate {
+                        auth_steps = 0;
+                    }
+                    let connected = conn.is_connected();
+                    if auth_steps % 2 == 0 {
+                        let _ = conn.continue_auth(now, Bytes::from_static(b"again"));
+                    } else if auth_fails && connected {
+                        conn.disconnect(ReasonCode::NotAuthorized).unwrap();
+                    } else if auth_fails {
+                        conn.refuse(ReasonCode::NotAuthorized).unwrap();
+                    } else if connected {
+                        let _ = conn.reauth_success(Some(Bytes::from_static(b"ok")));
+                        auth_steps = 0;
+                    } else {
+                        let _ = conn.accept_with_auth(
+                            now,
+                            session_present,
+                            MqttString::new("auto").ok(),
+                            Some(Bytes::from_static(b"ok")),
+                        );
+                        auth_steps = 0;
+                    }
+                }
                 ConnectionEvent::Connect(c) => {
                     if refuse {
                         conn.refuse(ReasonCode::NotAuthorized).unwrap();

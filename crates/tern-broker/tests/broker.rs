@@ -844,3 +844,304 @@ fn over_the_connection_limit_a_client_is_told_the_server_is_busy() {
     // The refused ones are closed; the limit is back to one open connection.
     assert_eq!(net.broker.connections(), 1);
 }
+
+/// MQTT 5.0 enhanced authentication (§4.12) through the broker, with a toy method.
+mod enhanced_auth {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use bytes::Bytes;
+    use tern_broker::auth::{AuthExchange, AuthStep, EnhancedAuth};
+    use tern_mqtt::Auth;
+
+    use super::*;
+
+    /// The toy method: the server sends a nonce, the client must send it back reversed.
+    /// CONNECT data "quota" fails at once with 0x97, "hook-bug" with a success code (which
+    /// the broker must not send as a failure).
+    const METHOD: &str = "tern-test-challenge";
+
+    /// Counts the exchanges alive, so that a test sees them dropped.
+    struct Challenge {
+        live: Arc<AtomicUsize>,
+    }
+
+    struct ChallengeExchange {
+        live: Arc<AtomicUsize>,
+        nonce: Vec<u8>,
+        sent: bool,
+    }
+
+    impl EnhancedAuth for Challenge {
+        fn begin(&self, method: &str, client_id: &str) -> Option<Box<dyn AuthExchange + Send>> {
+            if method != METHOD {
+                return None;
+            }
+            self.live.fetch_add(1, Ordering::SeqCst);
+            Some(Box::new(ChallengeExchange {
+                live: self.live.clone(),
+                nonce: format!("nonce-for-{client_id}").into_bytes(),
+                sent: false,
+            }))
+        }
+    }
+
+    impl AuthExchange for ChallengeExchange {
+        fn step(&mut self, method: &str, data: Option<&[u8]>) -> AuthStep {
+            assert_eq!(method, METHOD);
+            if !self.sent {
+                return match data {
+                    Some(b"quota") => AuthStep::Failure(ReasonCode::QuotaExceeded),
+                    Some(b"hook-bug") => AuthStep::Failure(ReasonCode::Success),
+                    _ => {
+                        self.sent = true;
+                        AuthStep::Continue(self.nonce.clone())
+                    }
+                };
+            }
+            let reversed: Vec<u8> = self.nonce.iter().rev().copied().collect();
+            if data == Some(&reversed[..]) {
+                AuthStep::Success(Some(b"welcome".to_vec()))
+            } else {
+                AuthStep::Failure(ReasonCode::NotAuthorized)
+            }
+        }
+    }
+
+    impl Drop for ChallengeExchange {
+        fn drop(&mut self) {
+            self.live.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    fn net_with_hook(config: BrokerConfig) -> (Net, Arc<AtomicUsize>) {
+        let live = Arc::new(AtomicUsize::new(0));
+        let mut net = Net::with(config);
+        net.broker
+            .set_enhanced_auth(Challenge { live: live.clone() });
+        (net, live)
+    }
+
+    fn auth_props(method: &str, data: Option<&[u8]>) -> Properties {
+        let mut list = vec![Property::AuthenticationMethod(
+            MqttString::new(method).unwrap(),
+        )];
+        if let Some(data) = data {
+            list.push(Property::AuthenticationData(Bytes::copy_from_slice(data)));
+        }
+        Properties::from_properties(list).unwrap()
+    }
+
+    fn auth(reason_code: ReasonCode, data: &[u8]) -> Packet {
+        Packet::Auth(Auth {
+            reason_code,
+            properties: auth_props(METHOD, Some(data)),
+        })
+    }
+
+    /// The AUTH 0x18 `packet` is, and its data.
+    fn challenge_of(packet: &Packet) -> Vec<u8> {
+        match packet {
+            Packet::Auth(a) if a.reason_code == ReasonCode::ContinueAuthentication => {
+                let method = a.properties.authentication_method();
+                assert_eq!(method.as_ref().map(MqttString::as_str), Some(METHOD));
+                a.properties.authentication_data().unwrap().to_vec()
+            }
+            other => panic!("expected AUTH 0x18, got {other:?}"),
+        }
+    }
+
+    fn reversed(data: &[u8]) -> Vec<u8> {
+        data.iter().rev().copied().collect()
+    }
+
+    /// Connects `client_id` with the toy method: CONNECT data `data`; the first packet back.
+    fn start(net: &mut Net, client_id: &str, method: &str, data: &[u8]) -> (Client, Packet) {
+        let props = auth_props(method, Some(data));
+        net.connect_with(client_id, ProtocolVersion::V5, |c| c.properties = props)
+    }
+
+    /// A client through the whole challenge and response.
+    fn authenticated(net: &mut Net, client_id: &str) -> Client {
+        let (c, first) = start(net, client_id, METHOD, b"hello");
+        let nonce = challenge_of(&first);
+        net.send(
+            c,
+            auth(ReasonCode::ContinueAuthentication, &reversed(&nonce)),
+        );
+        let got = net.received(c);
+        assert!(
+            matches!(got.as_slice(), [Packet::ConnAck(a)] if a.reason_code == ReasonCode::Success),
+            "{got:?}"
+        );
+        c
+    }
+
+    #[test]
+    fn mqtt_4_12_a_challenge_and_response_establishes_the_session_and_connack_has_the_last_word() {
+        let (mut net, live) = net_with_hook(BrokerConfig::default());
+        let (c, first) = start(&mut net, "alice", METHOD, b"hello");
+        assert_eq!(challenge_of(&first), b"nonce-for-alice");
+        assert_eq!(
+            net.broker.sessions(),
+            0,
+            "no session before the method succeeds"
+        );
+        net.send(
+            c,
+            auth(
+                ReasonCode::ContinueAuthentication,
+                &reversed(b"nonce-for-alice"),
+            ),
+        );
+        let got = net.received(c);
+        let [Packet::ConnAck(ack)] = got.as_slice() else {
+            panic!("expected CONNACK, got {got:?}");
+        };
+        assert_eq!(ack.reason_code, ReasonCode::Success);
+        assert_eq!(
+            ack.properties
+                .authentication_method()
+                .as_ref()
+                .map(MqttString::as_str),
+            Some(METHOD)
+        );
+        assert_eq!(
+            ack.properties.authentication_data().as_deref(),
+            Some(&b"welcome"[..])
+        );
+        assert_eq!(live.load(Ordering::SeqCst), 0, "the exchange is over");
+        // A session like any other.
+        net.subscribe(c, "home/+", QoS::AtLeastOnce);
+        let other = net.connect("bob");
+        net.publish(other, "home/door", "open", QoS::AtMostOnce, 0);
+        assert_eq!(payloads(&net.received(c)), ["open"]);
+    }
+
+    #[test]
+    fn mqtt_4_12_0_4_a_wrong_response_gets_connack_with_the_methods_code_and_no_session() {
+        let (mut net, live) = net_with_hook(BrokerConfig::default());
+        let (c, first) = start(&mut net, "mallory", METHOD, b"hello");
+        challenge_of(&first);
+        net.send(c, auth(ReasonCode::ContinueAuthentication, b"guess"));
+        assert!(matches!(&net.received(c)[..],
+            [Packet::ConnAck(a)] if a.reason_code == ReasonCode::NotAuthorized));
+        assert!(net.closed.contains(&c.id));
+        assert_eq!(net.broker.connections(), 0);
+        assert_eq!(net.broker.sessions(), 0);
+        assert_eq!(live.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn a_failure_at_the_first_step_is_refused_with_the_code_a_usable_one_or_0x87() {
+        let (mut net, _) = net_with_hook(BrokerConfig::default());
+        let (_, ack) = start(&mut net, "c1", METHOD, b"quota");
+        assert!(
+            matches!(ack, Packet::ConnAck(ref a) if a.reason_code == ReasonCode::QuotaExceeded)
+        );
+        // A hook that "fails" with Success must not let anyone in.
+        let (_, ack) = start(&mut net, "c2", METHOD, b"hook-bug");
+        assert!(
+            matches!(ack, Packet::ConnAck(ref a) if a.reason_code == ReasonCode::NotAuthorized)
+        );
+        assert_eq!(net.broker.sessions(), 0);
+    }
+
+    #[test]
+    fn mqtt_4_12_0_1_a_method_without_a_hook_or_unknown_to_it_gets_connack_0x8c() {
+        let mut net = Net::new();
+        let (c, ack) = start(&mut net, "c1", METHOD, b"hello");
+        assert!(
+            matches!(ack, Packet::ConnAck(ref a) if a.reason_code == ReasonCode::BadAuthenticationMethod)
+        );
+        assert!(net.closed.contains(&c.id));
+
+        let (mut net, live) = net_with_hook(BrokerConfig::default());
+        let (c, ack) = start(&mut net, "c1", "SCRAM-SHA-1", b"n,,n=user,r=abc");
+        assert!(
+            matches!(ack, Packet::ConnAck(ref a) if a.reason_code == ReasonCode::BadAuthenticationMethod)
+        );
+        assert!(net.closed.contains(&c.id));
+        assert_eq!(live.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn an_exchange_the_client_never_finishes_ends_at_the_connect_timeout() {
+        let (mut net, live) = net_with_hook(BrokerConfig::default());
+        let (c, first) = start(&mut net, "slow", METHOD, b"hello");
+        challenge_of(&first);
+        assert_eq!(live.load(Ordering::SeqCst), 1);
+        // The client is read while the server waits for its answer.
+        assert!(net.broker.wants_read(c.id));
+        let timeout = net.broker.config().server.connect_timeout();
+        net.advance(timeout - Duration::from_millis(1));
+        assert!(!net.closed.contains(&c.id));
+        net.advance(Duration::from_millis(1));
+        assert!(net.closed.contains(&c.id));
+        assert_eq!(net.broker.connections(), 0);
+        assert_eq!(live.load(Ordering::SeqCst), 0, "the exchange was dropped");
+    }
+
+    #[test]
+    fn mqtt_4_12_1_re_authentication_succeeds_with_auth_0x00_and_fails_with_disconnect() {
+        let (mut net, live) = net_with_hook(BrokerConfig::default());
+        let c = authenticated(&mut net, "alice");
+        net.subscribe(c, "t", QoS::AtMostOnce);
+        net.send(c, auth(ReasonCode::ReAuthenticate, b"again"));
+        let got = net.received(c);
+        let nonce = challenge_of(&got[0]);
+        // Messages flow meanwhile, under the old authentication.
+        let other = net.connect("bob");
+        net.publish(other, "t", "during", QoS::AtMostOnce, 0);
+        assert_eq!(payloads(&net.received(c)), ["during"]);
+        net.send(
+            c,
+            auth(ReasonCode::ContinueAuthentication, &reversed(&nonce)),
+        );
+        let got = net.received(c);
+        assert!(
+            matches!(got.as_slice(), [Packet::Auth(a)]
+                if a.reason_code == ReasonCode::Success
+                && a.properties.authentication_data().as_deref() == Some(&b"welcome"[..])),
+            "{got:?}"
+        );
+        assert_eq!(live.load(Ordering::SeqCst), 0);
+
+        // Again, with the wrong answer: DISCONNECT with the method's code [MQTT-4.12.1-2].
+        net.send(c, auth(ReasonCode::ReAuthenticate, b"again"));
+        net.received(c);
+        net.send(c, auth(ReasonCode::ContinueAuthentication, b"wrong"));
+        let got = net.received(c);
+        assert!(
+            matches!(got.as_slice(), [Packet::Disconnect(d)] if d.reason_code == ReasonCode::NotAuthorized),
+            "{got:?}"
+        );
+        assert!(net.closed.contains(&c.id));
+        assert_eq!(live.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn passwords_still_decide_for_a_connect_without_a_method() {
+        let mut config = BrokerConfig::default();
+        config.allow_anonymous = false;
+        let (mut net, _) = net_with_hook(config);
+        let (_, ack) = net.connect_with("p1", ProtocolVersion::V5, |c| {
+            c.username = Some(MqttString::new("u").unwrap());
+            c.password = Some("secret".into());
+        });
+        assert!(
+            matches!(ack, Packet::ConnAck(ref a) if a.reason_code == ReasonCode::Success
+            && a.properties.authentication_method().is_none())
+        );
+        let (_, ack) = net.connect_with("p2", ProtocolVersion::V5, |c| {
+            c.username = Some(MqttString::new("u").unwrap());
+            c.password = Some("wrong".into());
+        });
+        assert!(
+            matches!(ack, Packet::ConnAck(ref a) if a.reason_code == ReasonCode::BadUserNameOrPassword)
+        );
+        // And the method alone decides for one with it.
+        let c = authenticated(&mut net, "m1");
+        assert!(net.broker.wants_read(c.id));
+    }
+}

@@ -1375,3 +1375,416 @@ proptest! {
         prop_assert!(conn.wants_close());
     }
 }
+
+// ----- enhanced authentication (MQTT 5.0 §4.12) ---------------------------------------------
+
+fn auth_packet(reason_code: ReasonCode, method: &str, data: Option<&'static [u8]>) -> Packet {
+    let mut list = vec![Property::AuthenticationMethod(
+        MqttString::new(method).unwrap(),
+    )];
+    if let Some(data) = data {
+        list.push(Property::AuthenticationData(Bytes::from_static(data)));
+    }
+    Packet::Auth(tern_mqtt::Auth {
+        reason_code,
+        properties: props(list),
+    })
+}
+
+/// A 5.0 CONNECT with Authentication Method `method` and, if given, Authentication Data.
+fn connect_auth(method: &str, data: Option<&'static [u8]>) -> Connect {
+    let mut c = connect(V5, "c1");
+    let mut list = vec![Property::AuthenticationMethod(
+        MqttString::new(method).unwrap(),
+    )];
+    if let Some(data) = data {
+        list.push(Property::AuthenticationData(Bytes::from_static(data)));
+    }
+    c.properties = props(list);
+    c
+}
+
+/// The Authentication Method and Data of a CONNACK or AUTH.
+fn auth_props(p: &Properties) -> (Option<String>, Option<Bytes>) {
+    (
+        p.authentication_method().map(|m| m.as_str().to_owned()),
+        p.authentication_data(),
+    )
+}
+
+/// A connection whose CONNECT with method `m` is reported and awaits the core.
+fn authenticating() -> (Connection, Peer) {
+    let mut conn = Connection::new(t(0), &ServerConfig::new());
+    let peer = Peer::new(V5);
+    peer.send(&mut conn, t(0), connect_auth("m", Some(b"hello")));
+    let evs = events(&mut conn);
+    assert!(matches!(evs.as_slice(), [ConnectionEvent::Connect(c)]
+        if c.properties.authentication_data().as_deref() == Some(&b"hello"[..])));
+    (conn, peer)
+}
+
+#[test]
+fn mqtt_4_12_0_2_and_3_continue_auth_sends_auth_0x18_and_reports_the_clients_answer() {
+    let (mut conn, mut peer) = authenticating();
+    conn.continue_auth(t(10), Bytes::from_static(b"nonce"))
+        .unwrap();
+    let sent = peer.recv(&mut conn);
+    let [Packet::Auth(a)] = sent.as_slice() else {
+        panic!("expected AUTH, got {sent:?}");
+    };
+    assert_eq!(a.reason_code, ReasonCode::ContinueAuthentication);
+    assert_eq!(
+        auth_props(&a.properties),
+        (Some("m".into()), Some(Bytes::from_static(b"nonce")))
+    );
+    // The client's answer is read, and nothing after it until the core decides.
+    assert!(conn.wants_read());
+    assert!(!conn.is_connected());
+    peer.send(
+        &mut conn,
+        t(20),
+        auth_packet(ReasonCode::ContinueAuthentication, "m", Some(b"ecnon")),
+    );
+    assert_eq!(
+        events(&mut conn),
+        [ConnectionEvent::Auth {
+            reason_code: ReasonCode::ContinueAuthentication,
+            method: MqttString::new("m").unwrap(),
+            data: Some(Bytes::from_static(b"ecnon")),
+        }]
+    );
+    assert!(!conn.wants_read());
+    assert_eq!(conn.poll_timeout(), None);
+    // More rounds, then success: CONNACK carries the method and the final data.
+    conn.continue_auth(t(30), Bytes::from_static(b"again"))
+        .unwrap();
+    peer.recv(&mut conn);
+    peer.send(
+        &mut conn,
+        t(40),
+        auth_packet(ReasonCode::ContinueAuthentication, "m", None),
+    );
+    assert!(matches!(
+        events(&mut conn).as_slice(),
+        [ConnectionEvent::Auth { data: None, .. }]
+    ));
+    conn.accept_with_auth(t(50), false, None, Some(Bytes::from_static(b"done")))
+        .unwrap();
+    let sent = peer.recv(&mut conn);
+    let [Packet::ConnAck(ack)] = sent.as_slice() else {
+        panic!("expected CONNACK, got {sent:?}");
+    };
+    assert_eq!(ack.reason_code, ReasonCode::Success);
+    assert_eq!(
+        auth_props(&ack.properties),
+        (Some("m".into()), Some(Bytes::from_static(b"done")))
+    );
+    assert!(conn.is_connected());
+}
+
+#[test]
+fn mqtt_4_12_0_5_a_successful_connack_carries_the_connects_method() {
+    let (mut conn, mut peer) = authenticating();
+    conn.accept(t(0), false, None).unwrap();
+    let sent = peer.recv(&mut conn);
+    assert!(matches!(sent.as_slice(), [Packet::ConnAck(a)]
+        if auth_props(&a.properties) == (Some("m".into()), None)));
+}
+
+#[test]
+fn mqtt_4_12_0_5_an_auth_with_another_method_is_a_protocol_error() {
+    // During the handshake: CONNACK 0x82, the connection not yet being accepted.
+    let (mut conn, mut peer) = authenticating();
+    conn.continue_auth(t(0), Bytes::from_static(b"x")).unwrap();
+    peer.recv(&mut conn);
+    peer.send(
+        &mut conn,
+        t(1),
+        auth_packet(ReasonCode::ContinueAuthentication, "other", None),
+    );
+    assert!(matches!(peer.recv(&mut conn).as_slice(),
+        [Packet::ConnAck(a)] if a.reason_code == ReasonCode::ProtocolError));
+    assert_eq!(
+        closed(&mut conn),
+        (
+            true,
+            CloseReason::ProtocolViolation(ReasonCode::ProtocolError)
+        )
+    );
+    // Re-authenticating: DISCONNECT 0x82.
+    let (mut conn, mut peer) = connected_with(&ServerConfig::new(), connect_auth("m", None));
+    peer.send(
+        &mut conn,
+        t(1),
+        auth_packet(ReasonCode::ReAuthenticate, "other", None),
+    );
+    assert_violation(&mut conn, &mut peer, ReasonCode::ProtocolError);
+}
+
+#[test]
+fn mqtt_4_12_0_6_without_a_method_in_connect_the_server_sends_no_auth_and_no_method() {
+    let mut conn = Connection::new(t(0), &ServerConfig::new());
+    let mut peer = Peer::new(V5);
+    peer.send(&mut conn, t(0), connect(V5, "c1"));
+    events(&mut conn);
+    assert_eq!(
+        conn.continue_auth(t(0), Bytes::from_static(b"x")),
+        Err(CommandError::NoAuthenticationMethod)
+    );
+    assert_eq!(
+        conn.accept_with_auth(t(0), false, None, Some(Bytes::from_static(b"x"))),
+        Err(CommandError::NoAuthenticationMethod)
+    );
+    assert!(peer.recv(&mut conn).is_empty());
+    conn.accept_with_auth(t(0), false, None, None).unwrap();
+    assert!(matches!(peer.recv(&mut conn).as_slice(),
+        [Packet::ConnAck(a)] if auth_props(&a.properties) == (None, None)));
+}
+
+#[test]
+fn mqtt_4_12_0_7_auth_from_a_client_whose_connect_had_no_method_is_a_protocol_error() {
+    for code in [
+        ReasonCode::ReAuthenticate,
+        ReasonCode::ContinueAuthentication,
+    ] {
+        let (mut conn, mut peer) = connected(V5);
+        peer.send(&mut conn, t(1), auth_packet(code, "m", Some(b"x")));
+        assert_violation(&mut conn, &mut peer, ReasonCode::ProtocolError);
+    }
+}
+
+#[test]
+fn mqtt_4_12_0_4_the_server_may_refuse_at_any_step() {
+    // After the client's AUTH ...
+    let (mut conn, mut peer) = authenticating();
+    conn.continue_auth(t(0), Bytes::from_static(b"x")).unwrap();
+    peer.send(
+        &mut conn,
+        t(1),
+        auth_packet(ReasonCode::ContinueAuthentication, "m", None),
+    );
+    events(&mut conn);
+    conn.refuse(ReasonCode::NotAuthorized).unwrap();
+    let sent = peer.recv(&mut conn);
+    assert!(matches!(sent.as_slice(),
+        [Packet::Auth(_), Packet::ConnAck(a)] if a.reason_code == ReasonCode::NotAuthorized));
+    assert_eq!(
+        closed(&mut conn),
+        (false, CloseReason::Refused(ReasonCode::NotAuthorized))
+    );
+    // ... and while waiting for it.
+    let (mut conn, mut peer) = authenticating();
+    conn.continue_auth(t(0), Bytes::from_static(b"x")).unwrap();
+    conn.refuse(ReasonCode::BadAuthenticationMethod).unwrap();
+    assert!(matches!(peer.recv(&mut conn).as_slice(),
+        [Packet::Auth(_), Packet::ConnAck(a)] if a.reason_code == ReasonCode::BadAuthenticationMethod));
+}
+
+#[test]
+fn mqtt_3_1_2_30_before_connack_an_authenticating_client_sends_only_auth_or_disconnect() {
+    let (mut conn, mut peer) = authenticating();
+    conn.continue_auth(t(0), Bytes::from_static(b"x")).unwrap();
+    peer.recv(&mut conn);
+    peer.send(&mut conn, t(1), publish("a", QoS::AtMostOnce, 0));
+    assert!(matches!(peer.recv(&mut conn).as_slice(),
+        [Packet::ConnAck(a)] if a.reason_code == ReasonCode::ProtocolError));
+    assert_eq!(
+        closed(&mut conn),
+        (
+            true,
+            CloseReason::ProtocolViolation(ReasonCode::ProtocolError)
+        )
+    );
+
+    let (mut conn, peer) = authenticating();
+    conn.continue_auth(t(0), Bytes::from_static(b"x")).unwrap();
+    peer.send(&mut conn, t(1), Disconnect::new());
+    assert!(matches!(
+        events(&mut conn).as_slice(),
+        [ConnectionEvent::Disconnected { .. }]
+    ));
+    assert!(conn.wants_close());
+}
+
+#[test]
+fn an_auth_the_client_never_answers_ends_at_the_connect_timeout() {
+    let config = ServerConfig::new().with_connect_timeout(Duration::from_secs(5));
+    let mut conn = Connection::new(t(0), &config);
+    let peer = Peer::new(V5);
+    peer.send(&mut conn, t(0), connect_auth("m", None));
+    events(&mut conn);
+    // The core took its time; the client gets the full timeout from the AUTH.
+    conn.continue_auth(t(3_000), Bytes::from_static(b"x"))
+        .unwrap();
+    assert_eq!(conn.poll_timeout(), Some(t(8_000)));
+    conn.handle_timeout(t(7_999));
+    assert!(!conn.wants_close());
+    conn.handle_timeout(t(8_000));
+    assert_eq!(closed(&mut conn), (true, CloseReason::ConnectTimeout));
+}
+
+#[test]
+fn mqtt_4_12_1_1_a_reauthentication_is_reported_while_other_packets_flow() {
+    let (mut conn, mut peer) = connected_with(&ServerConfig::new(), connect_auth("m", None));
+    // Nothing to answer before the client asks.
+    assert_eq!(conn.reauth_success(None), Err(CommandError::InvalidState));
+    assert_eq!(
+        conn.continue_auth(t(0), Bytes::new()),
+        Err(CommandError::InvalidState)
+    );
+    for round in 0..2 {
+        peer.send(
+            &mut conn,
+            t(1),
+            auth_packet(ReasonCode::ReAuthenticate, "m", Some(b"again")),
+        );
+        assert_eq!(
+            events(&mut conn),
+            [ConnectionEvent::Auth {
+                reason_code: ReasonCode::ReAuthenticate,
+                method: MqttString::new("m").unwrap(),
+                data: Some(Bytes::from_static(b"again")),
+            }]
+        );
+        peer.send(&mut conn, t(2), Packet::PingReq);
+        peer.send(&mut conn, t(2), publish("a", QoS::AtMostOnce, 0));
+        assert!(matches!(
+            events(&mut conn).as_slice(),
+            [ConnectionEvent::Publish(_)]
+        ));
+        assert_eq!(peer.recv(&mut conn), [Packet::PingResp]);
+        if round == 1 {
+            conn.continue_auth(t(3), Bytes::from_static(b"nonce"))
+                .unwrap();
+            let sent = peer.recv(&mut conn);
+            assert!(matches!(sent.as_slice(), [Packet::Auth(a)]
+                if a.reason_code == ReasonCode::ContinueAuthentication));
+            peer.send(
+                &mut conn,
+                t(4),
+                auth_packet(ReasonCode::ContinueAuthentication, "m", Some(b"ecnon")),
+            );
+            assert!(matches!(
+                events(&mut conn).as_slice(),
+                [ConnectionEvent::Auth {
+                    reason_code: ReasonCode::ContinueAuthentication,
+                    ..
+                }]
+            ));
+        }
+        conn.reauth_success(Some(Bytes::from_static(b"ok")))
+            .unwrap();
+        let sent = peer.recv(&mut conn);
+        let [Packet::Auth(a)] = sent.as_slice() else {
+            panic!("expected AUTH, got {sent:?}");
+        };
+        assert_eq!(a.reason_code, ReasonCode::Success);
+        assert_eq!(
+            auth_props(&a.properties),
+            (Some("m".into()), Some(Bytes::from_static(b"ok")))
+        );
+        assert!(conn.is_connected());
+    }
+}
+
+#[test]
+fn mqtt_4_12_1_1_re_authenticate_only_after_connack_and_one_at_a_time() {
+    // Before CONNACK the client may only continue.
+    let (mut conn, mut peer) = authenticating();
+    conn.continue_auth(t(0), Bytes::from_static(b"x")).unwrap();
+    peer.recv(&mut conn);
+    peer.send(
+        &mut conn,
+        t(1),
+        auth_packet(ReasonCode::ReAuthenticate, "m", None),
+    );
+    assert!(matches!(peer.recv(&mut conn).as_slice(),
+        [Packet::ConnAck(a)] if a.reason_code == ReasonCode::ProtocolError));
+    // A second Re-authenticate while one is in progress, or Continue unasked.
+    let (mut conn, mut peer) = connected_with(&ServerConfig::new(), connect_auth("m", None));
+    peer.send(
+        &mut conn,
+        t(1),
+        auth_packet(ReasonCode::ReAuthenticate, "m", None),
+    );
+    events(&mut conn);
+    peer.send(
+        &mut conn,
+        t(1),
+        auth_packet(ReasonCode::ReAuthenticate, "m", None),
+    );
+    assert_violation(&mut conn, &mut peer, ReasonCode::ProtocolError);
+    let (mut conn, mut peer) = connected_with(&ServerConfig::new(), connect_auth("m", None));
+    peer.send(
+        &mut conn,
+        t(1),
+        auth_packet(ReasonCode::ContinueAuthentication, "m", None),
+    );
+    assert_violation(&mut conn, &mut peer, ReasonCode::ProtocolError);
+}
+
+#[test]
+fn mqtt_4_12_1_2_a_failed_reauthentication_ends_with_disconnect_and_the_code() {
+    let (mut conn, mut peer) = connected_with(&ServerConfig::new(), connect_auth("m", None));
+    peer.send(
+        &mut conn,
+        t(1),
+        auth_packet(ReasonCode::ReAuthenticate, "m", None),
+    );
+    events(&mut conn);
+    conn.disconnect(ReasonCode::NotAuthorized).unwrap();
+    assert_eq!(
+        disconnect_code(&peer.recv(&mut conn)),
+        Some(ReasonCode::NotAuthorized)
+    );
+    assert_eq!(
+        closed(&mut conn),
+        (
+            true,
+            CloseReason::ServerDisconnect(ReasonCode::NotAuthorized)
+        )
+    );
+}
+
+#[test]
+fn auth_data_too_large_for_the_client_is_refused_and_nothing_is_sent() {
+    let (mut conn, mut peer) = {
+        let mut conn = Connection::new(t(0), &ServerConfig::new());
+        let peer = Peer::new(V5);
+        let mut c = connect_auth("m", None);
+        c.properties = props(vec![
+            Property::AuthenticationMethod(MqttString::new("m").unwrap()),
+            Property::MaximumPacketSize(64),
+        ]);
+        peer.send(&mut conn, t(0), c);
+        events(&mut conn);
+        (conn, peer)
+    };
+    let big = Bytes::from(vec![7u8; 100]);
+    assert_eq!(
+        conn.continue_auth(t(0), big.clone()),
+        Err(CommandError::PacketTooLarge)
+    );
+    assert_eq!(
+        conn.accept_with_auth(t(0), false, None, Some(big)),
+        Err(CommandError::PacketTooLarge)
+    );
+    assert!(peer.recv(&mut conn).is_empty());
+    // The CONNECT still awaits its answer.
+    conn.accept(t(0), false, None).unwrap();
+    assert!(conn.is_connected());
+}
+
+#[test]
+fn mqtt_3_1_1_has_no_auth_packet() {
+    let (mut conn, mut peer) = connected(V4);
+    conn.handle_read(t(1), &[0xF0, 0x00]);
+    assert!(peer.recv(&mut conn).is_empty());
+    assert_eq!(
+        closed(&mut conn),
+        (
+            true,
+            CloseReason::InvalidPacket(DecodeError::ReservedPacketType(15))
+        )
+    );
+}

@@ -16,7 +16,8 @@
 //!   chunk at a time.
 //!
 //! Passwords are checked with [`BrokerOptions::authenticate`] on tokio's blocking pool, off
-//! the core's task (password hashes are slow on purpose).
+//! the core's task (password hashes are slow on purpose). MQTT 5.0 enhanced authentication
+//! ([`BrokerOptions::enhanced_auth`]) runs on the core's task: its steps must be quick.
 //!
 //! ```no_run
 //! use tern_tokio::broker::{self, BrokerOptions};
@@ -45,6 +46,7 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use tokio::task::JoinHandle;
 use tokio::time::Instant as TokioInstant;
 
+pub use tern_broker::auth::{AuthExchange, AuthStep, EnhancedAuth};
 pub use tern_broker::{Authorizer, Broker, BrokerConfig, ConnectionId, Event};
 
 use tern_time::Instant;
@@ -67,6 +69,7 @@ pub struct BrokerOptions {
     tls: Vec<(SocketAddr, Arc<tokio_rustls::rustls::ServerConfig>)>,
     authenticate: Option<Arc<Authenticate>>,
     authorizer: Option<Box<dyn Authorizer>>,
+    enhanced_auth: Option<Box<dyn EnhancedAuth + Send + Sync>>,
 }
 
 impl fmt::Debug for BrokerOptions {
@@ -94,6 +97,7 @@ impl BrokerOptions {
             tls: Vec::new(),
             authenticate: None,
             authorizer: None,
+            enhanced_auth: None,
         }
     }
 
@@ -135,6 +139,22 @@ impl BrokerOptions {
     /// Applies `authorizer` (an ACL) to every publication, subscription and delivery.
     pub fn authorize(mut self, authorizer: impl Authorizer + 'static) -> BrokerOptions {
         self.authorizer = Some(Box::new(authorizer));
+        self
+    }
+
+    /// Offers `hook`'s MQTT 5.0 enhanced authentication methods (§4.12) to clients whose
+    /// CONNECT names one; see [`Broker::set_enhanced_auth`]. Without it, such clients are
+    /// refused with CONNACK 0x8C Bad authentication method.
+    ///
+    /// The hook runs on the core's task, which serves every connection: each
+    /// [`AuthExchange::step`] must be quick (no blocking I/O, no deliberately slow hash).
+    /// A method that needs slow work should do it before the broker sees the client (e.g.
+    /// verify tokens against keys loaded at start) rather than inside a step.
+    pub fn enhanced_auth(
+        mut self,
+        hook: impl EnhancedAuth + Send + Sync + 'static,
+    ) -> BrokerOptions {
+        self.enhanced_auth = Some(Box::new(hook));
         self
     }
 }
@@ -284,6 +304,7 @@ pub async fn start(options: BrokerOptions) -> io::Result<RunningBroker> {
         tls,
         authenticate,
         authorizer,
+        enhanced_auth,
     } = options;
     let (inputs, rx) = mpsc::unbounded_channel();
     let mut addrs = Vec::new();
@@ -320,6 +341,9 @@ pub async fn start(options: BrokerOptions) -> io::Result<RunningBroker> {
     let mut broker = Broker::new(config, Instant::ZERO);
     if let Some(authorizer) = authorizer {
         broker.set_boxed_authorizer(authorizer);
+    }
+    if let Some(hook) = enhanced_auth {
+        broker.set_boxed_enhanced_auth(hook);
     }
     let (stop, stopped) = oneshot::channel();
     let core = Core {

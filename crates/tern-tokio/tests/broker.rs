@@ -170,3 +170,93 @@ async fn the_broker_serves_tls_with_the_server_certificate() {
     client.disconnect().await.unwrap();
     broker.shutdown().await;
 }
+
+/// A toy method over real TCP: the server sends "nonce", the client answers it reversed.
+struct Reverse;
+
+struct ReverseExchange {
+    sent: bool,
+}
+
+impl broker::EnhancedAuth for Reverse {
+    fn begin(
+        &self,
+        method: &str,
+        _client_id: &str,
+    ) -> Option<Box<dyn broker::AuthExchange + Send>> {
+        (method == "tern-test-challenge").then(|| Box::new(ReverseExchange { sent: false }) as _)
+    }
+}
+
+impl broker::AuthExchange for ReverseExchange {
+    fn step(&mut self, _method: &str, data: Option<&[u8]>) -> broker::AuthStep {
+        if !std::mem::replace(&mut self.sent, true) {
+            broker::AuthStep::Continue(b"nonce".to_vec())
+        } else if data == Some(&b"ecnon"[..]) {
+            broker::AuthStep::Success(None)
+        } else {
+            broker::AuthStep::Failure(tern_mqtt::ReasonCode::NotAuthorized)
+        }
+    }
+}
+
+#[tokio::test]
+async fn enhanced_authentication_runs_through_the_tokio_broker() {
+    use bytes::{Bytes, BytesMut};
+    use tern_mqtt::{
+        Auth, Codec, Connect, Decoded, MqttString, Packet, Properties, Property, ProtocolVersion,
+        ReasonCode,
+    };
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let broker = broker::start(
+        BrokerOptions::new()
+            .listen("127.0.0.1:0".parse().unwrap())
+            .enhanced_auth(Reverse),
+    )
+    .await
+    .unwrap();
+    let codec = Codec::new(ProtocolVersion::V5);
+    let method = |data: &'static [u8]| {
+        Properties::from_properties([
+            Property::AuthenticationMethod(MqttString::new("tern-test-challenge").unwrap()),
+            Property::AuthenticationData(Bytes::from_static(data)),
+        ])
+        .unwrap()
+    };
+    let mut stream = tokio::net::TcpStream::connect(broker.local_addr())
+        .await
+        .unwrap();
+    let mut received = BytesMut::new();
+    let mut connect = Connect::new(ProtocolVersion::V5, MqttString::new("c1").unwrap());
+    connect.properties = method(b"hello");
+    let packets = [
+        Packet::from(connect),
+        Packet::Auth(Auth {
+            reason_code: ReasonCode::ContinueAuthentication,
+            properties: method(b"ecnon"),
+        }),
+    ];
+    let mut answers = Vec::new();
+    for packet in packets {
+        let mut wire = BytesMut::new();
+        codec.encode(&packet, &mut wire).unwrap();
+        stream.write_all(&wire).await.unwrap();
+        let answer = loop {
+            if let Decoded::Packet(p) = codec.decode(&mut received).unwrap() {
+                break p;
+            }
+            let read = tokio::time::timeout(Duration::from_secs(5), stream.read_buf(&mut received));
+            assert!(read.await.unwrap().unwrap() > 0, "the broker closed");
+        };
+        answers.push(answer);
+    }
+    assert!(matches!(&answers[0], Packet::Auth(a)
+        if a.reason_code == ReasonCode::ContinueAuthentication
+        && a.properties.authentication_data().as_deref() == Some(&b"nonce"[..])));
+    assert!(
+        matches!(&answers[1], Packet::ConnAck(a) if a.reason_code == ReasonCode::Success),
+        "{answers:?}"
+    );
+    broker.shutdown().await;
+}

@@ -31,8 +31,12 @@ use tern_mqtt::ReasonCode;
 /// until it answers [`AuthStep::Success`] or [`AuthStep::Failure`]. A client that asks to
 /// re-authenticate (AUTH 0x19) starts a new exchange with the same method.
 ///
-/// Implementations should keep each step quick or, like password checks, be run by the
-/// adapter off its event loop; the core itself never blocks.
+/// The broker core calls the hook inside its own calls ([`Broker::set_enhanced_auth`]), on
+/// the adapter's event loop: keep each step quick (no blocking I/O, no deliberately slow
+/// hash). A client that stops answering is closed after the connect timeout, and its
+/// exchange dropped.
+///
+/// [`Broker::set_enhanced_auth`]: crate::Broker::set_enhanced_auth
 ///
 /// ```
 /// use tern_broker::auth::{AuthExchange, AuthStep, EnhancedAuth};

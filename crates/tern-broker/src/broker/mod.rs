@@ -15,6 +15,11 @@
 //!    [`Event::Resume`] — read that connection again; [`Event::Authenticate`] — check the
 //!    credentials off the event loop and answer with [`Broker::authenticated`].
 //!
+//! MQTT 5.0 enhanced authentication (§4.12) needs no part of the adapter: the core drives
+//! the [`EnhancedAuth`] hook given to [`Broker::set_enhanced_auth`] itself, through CONNECT,
+//! AUTH and CONNACK, and for re-authentication. The hook runs inside the core's calls, so
+//! each of its steps must be quick.
+//!
 //! # Invariants
 //!
 //! - Nothing acknowledged is dropped for a connected subscriber: a publication that a
@@ -67,6 +72,7 @@ use tern_mqtt::{
 use tern_time::Instant;
 
 use self::registry::{FanOut, NEVER, Registry, SessionKey};
+use crate::auth::{AuthExchange, AuthStep, EnhancedAuth};
 use crate::config::ServerConfig;
 use crate::connection::{CloseReason, CommandError, Connection, ConnectionEvent, WillAction};
 use crate::retained::{RetainedLimits, RetainedStore};
@@ -220,6 +226,8 @@ struct Conn {
     blocked: Option<Publish>,
     /// A CONNECT waiting for [`Broker::authenticated`].
     authenticating: Option<Box<Connect>>,
+    /// An enhanced authentication in progress (boxed: most connections have none).
+    enhanced: Option<Box<Enhanced>>,
     /// An [`Event::Transmit`] is out and not yet followed by `poll_transmit`.
     transmit_signalled: bool,
     close_signalled: bool,
@@ -227,6 +235,14 @@ struct Conn {
     scheduled: Option<Instant>,
     /// Accepted beyond the connection limit: its CONNECT is refused with 0x89 Server busy.
     over_limit: bool,
+}
+
+/// One connection's enhanced authentication in progress, from the CONNECT (or AUTH 0x19
+/// Re-authenticate) to the hook's verdict.
+struct Enhanced {
+    exchange: Box<dyn AuthExchange + Send>,
+    /// The CONNECT it decides; `None` when re-authenticating.
+    connect: Option<Box<Connect>>,
 }
 
 /// The sans-IO MQTT broker; see the [module](self).
@@ -241,6 +257,7 @@ pub struct Broker {
     registry: Registry<ConnectionId>,
     retained: RetainedStore,
     authorizer: Option<Box<dyn Authorizer>>,
+    enhanced_auth: Option<Box<dyn EnhancedAuth + Send + Sync>>,
     events: VecDeque<Event>,
     /// Connections' deadlines.
     timers: BTreeSet<(Instant, ConnectionId)>,
@@ -289,6 +306,7 @@ impl Broker {
             open: 0,
             retained,
             authorizer: None,
+            enhanced_auth: None,
             events: VecDeque::new(),
             timers: BTreeSet::new(),
             session_timers: BTreeSet::new(),
@@ -309,6 +327,34 @@ impl Broker {
     /// [`Broker::set_authorizer`] for one already boxed.
     pub fn set_boxed_authorizer(&mut self, authorizer: Box<dyn Authorizer>) {
         self.authorizer = Some(authorizer);
+    }
+
+    /// Offers the MQTT 5.0 enhanced authentication methods of `hook` (§4.12).
+    ///
+    /// A CONNECT with an Authentication Method is then authenticated by the hook alone
+    /// (its user name and password, if any, are not checked by [`Event::Authenticate`]):
+    /// [`EnhancedAuth::begin`] with the method and client identifier, then one
+    /// [`AuthExchange::step`] with the CONNECT's Authentication Data and one per AUTH the
+    /// client answers, until the exchange says [`AuthStep::Success`] (CONNACK 0x00 with its
+    /// data, and the session is set up) or [`AuthStep::Failure`] (CONNACK with
+    /// [`AuthStep::failure_code`], then close). A method the hook does not know gets CONNACK
+    /// 0x8C Bad authentication method [MQTT-4.12.0-1]. A client that stops answering is
+    /// closed after [`ServerConfig::connect_timeout`], and its exchange dropped.
+    ///
+    /// A connected client's AUTH 0x19 Re-authenticate begins a new exchange the same way;
+    /// success is answered with AUTH 0x00, failure with DISCONNECT and the code
+    /// [MQTT-4.12.1-2].
+    ///
+    /// Without a hook, every CONNECT with an Authentication Method is refused with 0x8C.
+    /// The hook is called inside the broker's calls: keep its steps quick (an adapter
+    /// cannot move them off its event loop, as it does password checks).
+    pub fn set_enhanced_auth(&mut self, hook: impl EnhancedAuth + Send + Sync + 'static) {
+        self.enhanced_auth = Some(Box::new(hook));
+    }
+
+    /// [`Broker::set_enhanced_auth`] for one already boxed.
+    pub fn set_boxed_enhanced_auth(&mut self, hook: Box<dyn EnhancedAuth + Send + Sync>) {
+        self.enhanced_auth = Some(hook);
     }
 
     /// The configuration.
@@ -383,6 +429,7 @@ impl Broker {
             will: None,
             blocked: None,
             authenticating: None,
+            enhanced: None,
             transmit_signalled: false,
             close_signalled: false,
             scheduled: None,
@@ -516,7 +563,7 @@ impl Broker {
             return;
         };
         if allowed {
-            self.establish(now, id, connect);
+            self.establish(now, id, connect, None);
         } else {
             let _ = conn.connection.refuse(ReasonCode::BadUserNameOrPassword);
         }
@@ -655,6 +702,17 @@ impl Broker {
                     let _ = conn.connection.pubcomp(rel.packet_id, reason);
                 }
             }
+            ConnectionEvent::Auth {
+                reason_code,
+                method,
+                data,
+            } => {
+                if reason_code == ReasonCode::ReAuthenticate {
+                    self.begin_auth(now, id, &method, data, None);
+                } else {
+                    self.continue_auth(now, id, &method, data);
+                }
+            }
             ConnectionEvent::Subscribe(subscribe) => self.subscribe(now, id, subscribe),
             ConnectionEvent::Unsubscribe(unsubscribe) => self.unsubscribe(id, unsubscribe),
             ConnectionEvent::Disconnected {
@@ -692,6 +750,11 @@ impl Broker {
             let _ = conn.connection.refuse(ReasonCode::ServerBusy);
             return;
         }
+        if let Some(method) = connect.properties.authentication_method() {
+            let data = connect.properties.authentication_data();
+            self.begin_auth(now, id, &method, data, Some(connect));
+            return;
+        }
         if !self.config.allow_anonymous {
             let Some(username) = connect.username.clone() else {
                 if let Some(conn) = self.conn_mut(id) {
@@ -711,11 +774,120 @@ impl Broker {
             self.events.push_back(event);
             return;
         }
-        self.establish(now, id, connect);
+        self.establish(now, id, connect, None);
     }
 
-    /// Takes the session over (or starts one) and accepts the connection.
-    fn establish(&mut self, now: Instant, id: ConnectionId, connect: Box<Connect>) {
+    // ----- enhanced authentication -------------------------------------------------------
+
+    /// Starts an enhanced authentication with its first packet: the CONNECT, or (when
+    /// `connect` is `None`) a connected client's AUTH 0x19 Re-authenticate.
+    fn begin_auth(
+        &mut self,
+        now: Instant,
+        id: ConnectionId,
+        method: &MqttString,
+        data: Option<Bytes>,
+        connect: Option<Box<Connect>>,
+    ) {
+        let Some(conn) = self.conn(id) else {
+            return;
+        };
+        let client_id = connect.as_ref().map_or(&conn.client_id, |c| &c.client_id);
+        let exchange = self
+            .enhanced_auth
+            .as_deref()
+            .and_then(|hook| hook.begin(method.as_str(), client_id.as_str()));
+        let Some(mut exchange) = exchange else {
+            // A method not offered [MQTT-4.12.0-1].
+            self.auth_failed(id, ReasonCode::BadAuthenticationMethod);
+            return;
+        };
+        let step = exchange.step(method.as_str(), data.as_deref());
+        if let Some(conn) = self.conn_mut(id) {
+            conn.enhanced = Some(Box::new(Enhanced { exchange, connect }));
+        }
+        self.auth_step(now, id, step);
+    }
+
+    /// The client's next AUTH 0x18 Continue authentication.
+    fn continue_auth(
+        &mut self,
+        now: Instant,
+        id: ConnectionId,
+        method: &MqttString,
+        data: Option<Bytes>,
+    ) {
+        let step = self
+            .conn_mut(id)
+            .and_then(|c| c.enhanced.as_mut())
+            .map(|e| e.exchange.step(method.as_str(), data.as_deref()));
+        match step {
+            Some(step) => self.auth_step(now, id, step),
+            // The connection reports 0x18 only after the core's own AUTH 0x18.
+            None => self.auth_failed(id, ReasonCode::ProtocolError),
+        }
+    }
+
+    /// Carries out what the exchange said.
+    fn auth_step(&mut self, now: Instant, id: ConnectionId, step: AuthStep) {
+        let Some(conn) = self.conn_mut(id) else {
+            return;
+        };
+        match step {
+            AuthStep::Continue(data) => {
+                if conn
+                    .connection
+                    .continue_auth(now, Bytes::from(data))
+                    .is_err()
+                {
+                    // Data larger than the client takes: the method cannot go on.
+                    self.auth_failed(id, ReasonCode::UnspecifiedError);
+                }
+            }
+            AuthStep::Success(data) => {
+                let Some(enhanced) = conn.enhanced.take() else {
+                    return;
+                };
+                let data = data.map(Bytes::from);
+                match enhanced.connect {
+                    Some(connect) => self.establish(now, id, connect, data),
+                    None => {
+                        if conn.connection.reauth_success(data).is_err() {
+                            self.auth_failed(id, ReasonCode::UnspecifiedError);
+                        }
+                    }
+                }
+            }
+            AuthStep::Failure(_) => {
+                let code = step.failure_code().unwrap_or(ReasonCode::NotAuthorized);
+                self.auth_failed(id, code);
+            }
+        }
+    }
+
+    /// Ends an enhanced authentication that failed: CONNACK with `code` during the
+    /// handshake [MQTT-4.12.0-4], DISCONNECT with it once connected [MQTT-4.12.1-2].
+    fn auth_failed(&mut self, id: ConnectionId, code: ReasonCode) {
+        let Some(conn) = self.conn_mut(id) else {
+            return;
+        };
+        conn.enhanced = None;
+        if conn.connection.is_connected() {
+            let _ = conn.connection.disconnect(code);
+        } else {
+            let _ = conn.connection.refuse(code);
+        }
+    }
+
+    /// Takes the session over (or starts one) and accepts the connection; CONNACK carries
+    /// `auth_data`, enhanced authentication's last word, if any.
+    fn establish(
+        &mut self,
+        now: Instant,
+        id: ConnectionId,
+        connect: Box<Connect>,
+        auth_data: Option<Bytes>,
+    ) {
         let Connect {
             protocol,
             clean_start,
@@ -784,9 +956,18 @@ impl Broker {
         conn.client_id = client_id;
         conn.username = username;
         conn.will = will;
-        if let Err(e) = conn.connection.accept(now, present, assigned) {
-            // The connection checked the CONNECT already; nothing else can fail here.
-            let _ = e;
+        if conn
+            .connection
+            .accept_with_auth(now, present, assigned, auth_data)
+            .is_err()
+        {
+            // The connection checked the CONNECT already; only enhanced authentication's
+            // data can make the CONNACK too large for the client.
+            self.detach(now, id, false);
+            if let Some(conn) = self.conn_mut(id) {
+                let _ = conn.connection.refuse(ReasonCode::PacketTooLarge);
+            }
+            return;
         }
         if present {
             self.resume(now, id, key);

@@ -3,9 +3,10 @@
 use alloc::boxed::Box;
 use core::fmt;
 
+use bytes::Bytes;
 use tern_mqtt::{
-    Connect, DecodeError, EncodeError, Properties, PubAck, PubComp, PubRec, PubRel, Publish,
-    ReasonCode, Subscribe, Unsubscribe,
+    Connect, DecodeError, EncodeError, MqttString, Properties, PubAck, PubComp, PubRec, PubRel,
+    Publish, ReasonCode, Subscribe, Unsubscribe,
 };
 
 /// What the broker core learns from one connection, from
@@ -48,6 +49,28 @@ pub enum ConnectionEvent {
     /// An UNSUBSCRIBE, validated like [`ConnectionEvent::Subscribe`]; answered with
     /// [`unsuback`](super::Connection::unsuback).
     Unsubscribe(Unsubscribe),
+    /// A client's AUTH in MQTT 5.0 enhanced authentication (§4.12), carrying the CONNECT's
+    /// Authentication Method (the connection checked that [MQTT-4.12.0-5]):
+    ///
+    /// - 0x18 Continue authentication, the client's answer to the server's AUTH 0x18
+    ///   ([`continue_auth`](super::Connection::continue_auth)). Before the connection is
+    ///   accepted, the core answers as to a [`ConnectionEvent::Connect`]: `continue_auth`
+    ///   again, [`accept_with_auth`](super::Connection::accept_with_auth) or
+    ///   [`refuse`](super::Connection::refuse); nothing else the client sent is processed
+    ///   meanwhile. Once accepted, it answers as below.
+    /// - 0x19 Re-authenticate, once the connection is accepted [MQTT-4.12.1-1]. The core
+    ///   answers with `continue_auth`,
+    ///   [`reauth_success`](super::Connection::reauth_success) or, on failure,
+    ///   [`disconnect`](super::Connection::disconnect) with the reason code
+    ///   [MQTT-4.12.1-2]. The connection's other packets go on meanwhile.
+    Auth {
+        /// 0x18 Continue authentication or 0x19 Re-authenticate.
+        reason_code: ReasonCode,
+        /// The Authentication Method (the CONNECT's).
+        method: MqttString,
+        /// The Authentication Data, if the client sent any.
+        data: Option<Bytes>,
+    },
     /// The client ended the connection with DISCONNECT. The transport is to be closed.
     Disconnected {
         /// The client's reason code (3.1.1: always Success).
@@ -87,7 +110,8 @@ pub enum WillAction {
 pub enum CloseReason {
     /// The transport closed ([`handle_closed`](super::Connection::handle_closed)).
     TransportClosed,
-    /// No CONNECT arrived within the connect timeout.
+    /// No CONNECT arrived within the connect timeout, or (in enhanced authentication) no
+    /// answer to the server's AUTH.
     ConnectTimeout,
     /// Nothing arrived within the keep-alive timeout [MQTT-3.1.2-24]; in 5.0 DISCONNECT
     /// 0x8D was written.
@@ -152,6 +176,9 @@ pub enum CommandError {
     UnknownRequest,
     /// `accept` without an assigned client identifier for a CONNECT with an empty one.
     ClientIdRequired,
+    /// Enhanced authentication (AUTH, or Authentication Data in CONNACK) for a client whose
+    /// CONNECT had no Authentication Method [MQTT-4.12.0-6].
+    NoAuthenticationMethod,
     /// The packet could not be encoded.
     Encode(EncodeError),
 }
@@ -179,6 +206,9 @@ impl fmt::Display for CommandError {
             }
             CommandError::ClientIdRequired => {
                 f.write_str("the CONNECT had an empty client identifier: assign one")
+            }
+            CommandError::NoAuthenticationMethod => {
+                f.write_str("the CONNECT had no Authentication Method [MQTT-4.12.0-6]")
             }
             CommandError::Encode(e) => fmt::Display::fmt(e, f),
         }

@@ -3,6 +3,7 @@
 
 use alloc::boxed::Box;
 
+use bytes::Bytes;
 use tern_mqtt::packet::MAX_PACKET_SIZE;
 use tern_mqtt::{
     ConnAck, Connect, MqttString, Packet, Properties, Property, ProtocolVersion, QoS, ReasonCode,
@@ -59,6 +60,11 @@ impl Connection {
             keep_alive,
             server_keep_alive,
             session_expiry_interval: props.session_expiry_interval().unwrap_or(0),
+            auth_method: if v5 {
+                props.authentication_method()
+            } else {
+                None
+            },
         };
         if v5 {
             self.client_max_packet_size = props
@@ -87,6 +93,7 @@ impl Connection {
     pub(super) fn connack_properties(
         &self,
         assigned: Option<MqttString>,
+        auth_data: Option<Bytes>,
     ) -> Result<Properties, CommandError> {
         let c = &self.config;
         let l = c.limits();
@@ -120,6 +127,13 @@ impl Connection {
         }
         if let Some(id) = assigned {
             b = b.push(Property::AssignedClientIdentifier(id));
+        }
+        // Exactly when the CONNECT had one [MQTT-4.12.0-5] [MQTT-4.12.0-6].
+        if let Some(method) = &self.negotiated.auth_method {
+            b = b.push(Property::AuthenticationMethod(method.clone()));
+            if let Some(data) = auth_data {
+                b = b.push(Property::AuthenticationData(data));
+            }
         }
         b.build().map_err(CommandError::Encode)
     }

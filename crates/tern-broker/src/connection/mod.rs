@@ -12,7 +12,8 @@
 //! - **Inputs** (`handle_*`): [`Connection::handle_read`], [`Connection::handle_timeout`],
 //!   [`Connection::handle_closed`].
 //! - **Commands** (the core's answers): [`Connection::accept`], [`Connection::refuse`],
-//!   [`Connection::puback`], [`Connection::pubrec`], [`Connection::pubcomp`],
+//!   [`Connection::continue_auth`], [`Connection::accept_with_auth`],
+//!   [`Connection::reauth_success`], [`Connection::puback`], [`Connection::pubrec`], [`Connection::pubcomp`],
 //!   [`Connection::suback`], [`Connection::unsuback`], [`Connection::send_publish`],
 //!   [`Connection::send_pubrel`], [`Connection::disconnect`].
 //! - **Outputs** (`poll_*`): [`Connection::poll_transmit`], [`Connection::poll_event`],
@@ -56,6 +57,13 @@
 //!
 //! - Answer every [`ConnectionEvent::Connect`] with `accept` or `refuse`; give an assigned
 //!   client identifier exactly when the CONNECT's was empty.
+//! - Enhanced authentication (MQTT 5.0 §4.12): a CONNECT with an Authentication Method may
+//!   also be answered with `continue_auth` (AUTH 0x18), and each
+//!   [`ConnectionEvent::Auth`] that follows with `continue_auth` again, `accept_with_auth`
+//!   or `refuse`. Once accepted, a client's AUTH 0x19 Re-authenticate is reported as
+//!   `Auth` too; answer it with `continue_auth`, `reauth_success` or `disconnect`. The
+//!   connection checks the method and the order of AUTH packets itself; it knows no
+//!   method.
 //! - Answer every QoS 1 [`ConnectionEvent::Publish`] with `puback`, every QoS 2 one with
 //!   `pubrec` (and, after [`ConnectionEvent::PubRel`], `pubcomp`): until then it holds a
 //!   place of the inbound window (the server's Receive Maximum). Withholding answers is how
@@ -80,12 +88,12 @@ use alloc::collections::{BTreeMap, VecDeque};
 use alloc::vec::Vec;
 use core::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
 use tern_mqtt::packet::MAX_PACKET_SIZE;
 use tern_mqtt::{
-    Codec, ConnAck, DecodeError, Decoded, Disconnect, MqttString, Packet, PacketId, PacketType,
-    Properties, PropertyId, ProtocolVersion, PubAck, PubComp, PubRec, PubRel, Publish, QoS,
-    ReasonCode, SubAck, Subscribe, TopicName, UnsubAck, Unsubscribe,
+    Auth, Codec, ConnAck, DecodeError, Decoded, Disconnect, MqttString, Packet, PacketId,
+    PacketType, Properties, Property, PropertyId, ProtocolVersion, PubAck, PubComp, PubRec, PubRel,
+    Publish, QoS, ReasonCode, SubAck, Subscribe, TopicName, UnsubAck, Unsubscribe,
 };
 use tern_time::Instant;
 
@@ -98,8 +106,12 @@ use crate::config::ServerConfig;
 enum State {
     /// Waiting for CONNECT until the deadline.
     AwaitConnect { deadline: Instant },
-    /// CONNECT reported; waiting for the core's `accept` or `refuse`.
+    /// CONNECT (or, in enhanced authentication, the client's AUTH) reported; waiting for
+    /// the core's `accept`, `refuse` or `continue_auth`.
     AwaitDecision,
+    /// AUTH 0x18 sent during the handshake; waiting for the client's AUTH until the
+    /// deadline (MQTT 5.0 §4.12).
+    AwaitAuth { deadline: Instant },
     /// CONNACK sent with Success.
     Connected,
     /// Ended; the final event is queued.
@@ -116,6 +128,21 @@ struct Negotiated {
     /// A Server Keep Alive to announce (5.0).
     server_keep_alive: Option<u16>,
     session_expiry_interval: u32,
+    /// The CONNECT's Authentication Method (5.0 enhanced authentication): every AUTH must
+    /// carry the same [MQTT-4.12.0-5].
+    auth_method: Option<MqttString>,
+}
+
+/// Where a re-authentication (MQTT 5.0 §4.12.1) of an accepted connection stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Reauth {
+    /// None in progress.
+    #[default]
+    Idle,
+    /// The client's AUTH is reported; the core answers.
+    AwaitCore,
+    /// AUTH 0x18 sent; the client answers.
+    AwaitClient,
 }
 
 /// The server side of one MQTT connection. See the [module documentation](self) for the
@@ -147,6 +174,7 @@ pub struct Connection {
     pending_subscribes: BTreeMap<u16, Vec<Option<ReasonCode>>>,
     /// The same for UNSUBSCRIBEs.
     pending_unsubscribes: BTreeMap<u16, Vec<Option<ReasonCode>>>,
+    reauth: Reauth,
 }
 
 impl Connection {
@@ -173,6 +201,7 @@ impl Connection {
             outbound: BTreeMap::new(),
             pending_subscribes: BTreeMap::new(),
             pending_unsubscribes: BTreeMap::new(),
+            reauth: Reauth::Idle,
             config: config.clone(),
         }
     }
@@ -221,10 +250,13 @@ impl Connection {
         self.is_connected() && self.outbound.len() < usize::from(self.client_receive_maximum)
     }
 
-    /// Whether the adapter should read from the transport: not while the CONNECT awaits the
-    /// core's answer (what arrives then is only buffered, up to a bound) nor after the end.
+    /// Whether the adapter should read from the transport: not while the CONNECT (or an AUTH
+    /// of the handshake) awaits the core's answer (what arrives then is only buffered, up to a bound) nor after the end.
     pub fn wants_read(&self) -> bool {
-        matches!(self.state, State::AwaitConnect { .. } | State::Connected)
+        matches!(
+            self.state,
+            State::AwaitConnect { .. } | State::AwaitAuth { .. } | State::Connected
+        )
     }
 
     /// Whether the connection is over: once what [`Connection::poll_transmit`] gives is
@@ -252,7 +284,7 @@ impl Connection {
                     self.read_buf.extend_from_slice(bytes);
                 }
             }
-            State::AwaitConnect { .. } | State::Connected => {
+            State::AwaitConnect { .. } | State::AwaitAuth { .. } | State::Connected => {
                 self.read_buf.extend_from_slice(bytes);
                 self.process_input(now);
             }
@@ -262,7 +294,9 @@ impl Connection {
     /// The deadline from [`Connection::poll_timeout`] has passed.
     pub fn handle_timeout(&mut self, now: Instant) {
         match self.state {
-            State::AwaitConnect { deadline } if now >= deadline => {
+            State::AwaitConnect { deadline } | State::AwaitAuth { deadline } if now >= deadline => {
+                // An authentication the client leaves unfinished holds the connection (and
+                // the core's exchange) no longer than a CONNECT would have.
                 self.close(true, CloseReason::ConnectTimeout);
             }
             State::Connected => {
@@ -320,7 +354,7 @@ impl Connection {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
-            State::AwaitConnect { deadline } => Some(deadline),
+            State::AwaitConnect { deadline } | State::AwaitAuth { deadline } => Some(deadline),
             State::Connected => self.keep_alive_deadline(),
             State::AwaitDecision | State::Closed => None,
         }
@@ -338,14 +372,39 @@ impl Connection {
     /// 3.1.1 it is not sent, but the core uses it) and ignored otherwise. Session Present is
     /// forced to 0 after a Clean Start [MQTT-3.2.2-2] and for MQTT 3.1, which has no such
     /// flag.
+    ///
+    /// When the CONNECT carried an Authentication Method (MQTT 5.0 enhanced
+    /// authentication), CONNACK carries it back [MQTT-4.12.0-5];
+    /// [`Connection::accept_with_auth`] adds the final Authentication Data.
     pub fn accept(
         &mut self,
         now: Instant,
         session_present: bool,
         assigned_client_id: Option<MqttString>,
     ) -> Result<(), CommandError> {
+        self.accept_with_auth(now, session_present, assigned_client_id, None)
+    }
+
+    /// [`Connection::accept`] at the end of a successful enhanced authentication (MQTT 5.0
+    /// §4.12): CONNACK carries the CONNECT's Authentication Method and `auth_data`, the
+    /// method's last word to the client, if any.
+    ///
+    /// Fails with [`CommandError::NoAuthenticationMethod`] for data when the CONNECT had no
+    /// Authentication Method, and with [`CommandError::PacketTooLarge`] when the CONNACK
+    /// with the data would exceed the client's Maximum Packet Size; nothing is written
+    /// then, and the CONNECT still awaits an answer.
+    pub fn accept_with_auth(
+        &mut self,
+        now: Instant,
+        session_present: bool,
+        assigned_client_id: Option<MqttString>,
+        auth_data: Option<Bytes>,
+    ) -> Result<(), CommandError> {
         if self.state != State::AwaitDecision {
             return Err(CommandError::InvalidState);
+        }
+        if auth_data.is_some() && self.negotiated.auth_method.is_none() {
+            return Err(CommandError::NoAuthenticationMethod); // [MQTT-4.12.0-6]
         }
         let assigned = match (self.negotiated.client_id_empty, assigned_client_id) {
             (true, None) => return Err(CommandError::ClientIdRequired),
@@ -356,17 +415,23 @@ impl Connection {
         let session_present = session_present
             && !self.negotiated.clean_start
             && self.version != ProtocolVersion::V3_1;
+        let with_data = auth_data.is_some();
         let properties = if self.version.is_v5() {
-            self.connack_properties(assigned)?
+            self.connack_properties(assigned, auth_data)?
         } else {
             Properties::new()
         };
-        let connack = ConnAck {
+        let connack = Packet::ConnAck(ConnAck {
             session_present,
             reason_code: ReasonCode::Success,
             properties,
-        };
-        self.send_control(&Packet::ConnAck(connack));
+        });
+        if with_data {
+            // The core's data may not fit the client; it hears of it and may still refuse.
+            self.send_command(&connack)?;
+        } else {
+            self.send_control(&connack);
+        }
         self.state = State::Connected;
         self.last_received = now;
         self.process_input(now);
@@ -378,14 +443,77 @@ impl Connection {
     /// and 3.1 it carries the return code with the nearest meaning (0x84 → 1, 0x85 → 2,
     /// 0x86 and 0x8C → 4, 0x87 and 0x8A → 5, anything else → 3 Server unavailable), except
     /// for 0x81 Malformed Packet and 0x82 Protocol Error, where 3.1.1 closes without one.
+    ///
+    /// During enhanced authentication this is how the method fails the client
+    /// [MQTT-4.12.0-4], also while the connection waits for the client's next AUTH.
     pub fn refuse(&mut self, reason: ReasonCode) -> Result<(), CommandError> {
-        if self.state != State::AwaitDecision {
+        if !matches!(self.state, State::AwaitDecision | State::AwaitAuth { .. }) {
             return Err(CommandError::InvalidState);
         }
         if !reason.is_error() || !reason.allowed_in(PacketType::ConnAck) {
             return Err(CommandError::ReasonNotAllowed(reason));
         }
         self.refuse_connect(reason);
+        Ok(())
+    }
+
+    /// Continues MQTT 5.0 enhanced authentication (§4.12): writes AUTH 0x18 Continue
+    /// authentication with the CONNECT's Authentication Method and `data`, and reads the
+    /// client's answer, reported as [`ConnectionEvent::Auth`].
+    ///
+    /// Before the connection is accepted this answers the [`ConnectionEvent::Connect`] (or
+    /// the last `Auth`) instead of `accept` or `refuse`; the client then has
+    /// [`ServerConfig::connect_timeout`] to answer, or the connection ends with
+    /// [`CloseReason::ConnectTimeout`]. Once accepted it answers a re-authentication's
+    /// `Auth`; the keep alive goes on meanwhile.
+    ///
+    /// Fails with [`CommandError::NoAuthenticationMethod`] when the CONNECT had none (the
+    /// server must not send AUTH then [MQTT-4.12.0-6]), [`CommandError::InvalidState`] when
+    /// no CONNECT or AUTH awaits an answer, and [`CommandError::PacketTooLarge`] when the
+    /// AUTH would exceed the client's Maximum Packet Size.
+    pub fn continue_auth(&mut self, now: Instant, data: Bytes) -> Result<(), CommandError> {
+        let handshake = match (self.state, self.reauth) {
+            (State::AwaitDecision, _) => true,
+            (State::Connected, Reauth::AwaitCore) => false,
+            _ => return Err(CommandError::InvalidState),
+        };
+        let method = self
+            .negotiated
+            .auth_method
+            .clone()
+            .ok_or(CommandError::NoAuthenticationMethod)?;
+        self.send_auth(ReasonCode::ContinueAuthentication, method, Some(data))?;
+        if handshake {
+            self.state = State::AwaitAuth {
+                deadline: now + self.config.connect_timeout(),
+            };
+            // The client may have answered already.
+            self.process_input(now);
+        } else {
+            self.reauth = Reauth::AwaitClient;
+        }
+        Ok(())
+    }
+
+    /// Ends a successful re-authentication (MQTT 5.0 §4.12.1): writes AUTH 0x00 Success with
+    /// the Authentication Method and `data`, if any. A failed one ends with
+    /// [`Connection::disconnect`] and the method's reason code [MQTT-4.12.1-2].
+    ///
+    /// Fails with [`CommandError::InvalidState`] unless a re-authentication's
+    /// [`ConnectionEvent::Auth`] awaits an answer, and with
+    /// [`CommandError::PacketTooLarge`] when the AUTH would exceed the client's Maximum
+    /// Packet Size.
+    pub fn reauth_success(&mut self, data: Option<Bytes>) -> Result<(), CommandError> {
+        if self.state != State::Connected || self.reauth != Reauth::AwaitCore {
+            return Err(CommandError::InvalidState);
+        }
+        let method = self
+            .negotiated
+            .auth_method
+            .clone()
+            .ok_or(CommandError::InvalidState)?;
+        self.send_auth(ReasonCode::Success, method, data)?;
+        self.reauth = Reauth::Idle;
         Ok(())
     }
 
@@ -404,7 +532,7 @@ impl Connection {
                 self.send_disconnect(reason);
                 self.close(true, CloseReason::ServerDisconnect(reason));
             }
-            State::AwaitConnect { .. } | State::AwaitDecision => {
+            State::AwaitConnect { .. } | State::AwaitDecision | State::AwaitAuth { .. } => {
                 self.close(true, CloseReason::ServerDisconnect(reason));
             }
         }
@@ -561,7 +689,10 @@ impl Connection {
 
     /// Decodes and handles whole packets while the state allows.
     fn process_input(&mut self, now: Instant) {
-        while matches!(self.state, State::AwaitConnect { .. } | State::Connected) {
+        while matches!(
+            self.state,
+            State::AwaitConnect { .. } | State::AwaitAuth { .. } | State::Connected
+        ) {
             match self.codec.decode_mut(&mut self.read_buf) {
                 Ok(Decoded::Packet(packet)) => {
                     self.last_received = now;
@@ -596,16 +727,15 @@ impl Connection {
                     }
                     _ if handshake::sniff_connect_level(&self.read_buf) == Some(5) => {
                         // 5.0 lets a server answer a bad CONNECT with CONNACK (§4.13.1).
-                        let code = e.reason_code();
-                        let code = if code.allowed_in(PacketType::ConnAck) {
-                            code
-                        } else {
-                            ReasonCode::UnspecifiedError
-                        };
-                        self.write_connack_refusal(code);
+                        self.write_connack_refusal(connack_code(e.reason_code()));
                     }
                     _ => {}
                 }
+                self.close(true, CloseReason::InvalidPacket(e));
+            }
+            State::AwaitAuth { .. } => {
+                // Not yet accepted: the answer is a CONNACK (§4.13.1), as for the CONNECT.
+                self.write_connack_refusal(connack_code(e.reason_code()));
                 self.close(true, CloseReason::InvalidPacket(e));
             }
             _ => {
@@ -622,6 +752,14 @@ impl Connection {
                 self.handle_connect(connect);
             }
             return;
+        }
+        if let State::AwaitAuth { .. } = self.state {
+            return match packet {
+                Packet::Auth(auth) => self.handle_auth(auth),
+                Packet::Disconnect(d) => self.handle_disconnect(d),
+                // Nothing else until CONNACK [MQTT-3.1.2-30].
+                _ => self.violation(ReasonCode::ProtocolError),
+            };
         }
         match packet {
             Packet::Publish(p) => self.handle_publish(p),
@@ -650,15 +788,52 @@ impl Connection {
             Packet::Unsubscribe(u) => self.handle_unsubscribe(u),
             Packet::PingReq => self.send_control(&Packet::PingResp),
             Packet::Disconnect(d) => self.handle_disconnect(d),
-            // A second CONNECT [MQTT-3.1.0-2]; packets only a server sends; AUTH, since this
-            // connection offers no enhanced authentication (MQTT 5.0 §4.12).
+            Packet::Auth(auth) => self.handle_auth(auth),
+            // A second CONNECT [MQTT-3.1.0-2]; packets only a server sends.
             Packet::Connect(_)
             | Packet::ConnAck(_)
             | Packet::SubAck(_)
             | Packet::UnsubAck(_)
-            | Packet::PingResp
-            | Packet::Auth(_) => self.violation(ReasonCode::ProtocolError),
+            | Packet::PingResp => self.violation(ReasonCode::ProtocolError),
         }
+    }
+
+    /// A client's AUTH: the next step of the handshake's authentication, or (once accepted)
+    /// a re-authentication's first or next step (MQTT 5.0 §4.12).
+    fn handle_auth(&mut self, auth: Auth) {
+        let Some(expected) = &self.negotiated.auth_method else {
+            // A client whose CONNECT had no Authentication Method [MQTT-4.12.0-7].
+            return self.violation(ReasonCode::ProtocolError);
+        };
+        let Some(method) = auth.properties.authentication_method() else {
+            return self.violation(ReasonCode::ProtocolError); // MQTT 5.0 §3.15.2.2.2
+        };
+        if method != *expected {
+            return self.violation(ReasonCode::ProtocolError); // [MQTT-4.12.0-5]
+        }
+        let step = match (self.state, self.reauth) {
+            // Answers to the server's AUTH 0x18 [MQTT-4.12.0-3].
+            (State::AwaitAuth { .. }, _) | (State::Connected, Reauth::AwaitClient) => {
+                ReasonCode::ContinueAuthentication
+            }
+            // Only once accepted, and one at a time [MQTT-4.12.1-1].
+            (State::Connected, Reauth::Idle) => ReasonCode::ReAuthenticate,
+            _ => return self.violation(ReasonCode::ProtocolError),
+        };
+        if auth.reason_code != step {
+            return self.violation(ReasonCode::ProtocolError);
+        }
+        if self.state == State::Connected {
+            // Other packets flow on meanwhile (MQTT 5.0 §4.12.1).
+            self.reauth = Reauth::AwaitCore;
+        } else {
+            self.state = State::AwaitDecision;
+        }
+        self.events.push_back(ConnectionEvent::Auth {
+            reason_code: auth.reason_code,
+            method,
+            data: auth.properties.authentication_data(),
+        });
     }
 
     fn handle_publish(&mut self, mut p: Publish) {
@@ -917,6 +1092,36 @@ impl Connection {
         );
     }
 
+    /// Writes a packet a command asked for, reporting what keeps it from being sent.
+    fn send_command(&mut self, packet: &Packet) -> Result<(), CommandError> {
+        match packet.encode(
+            self.version,
+            self.client_max_packet_size,
+            &mut self.write_buf,
+        ) {
+            Ok(()) => Ok(()),
+            Err(tern_mqtt::EncodeError::PacketTooLarge { .. }) => Err(CommandError::PacketTooLarge),
+            Err(e) => Err(CommandError::Encode(e)),
+        }
+    }
+
+    fn send_auth(
+        &mut self,
+        reason_code: ReasonCode,
+        method: MqttString,
+        data: Option<Bytes>,
+    ) -> Result<(), CommandError> {
+        let mut properties = Properties::builder().push(Property::AuthenticationMethod(method));
+        if let Some(data) = data {
+            properties = properties.push(Property::AuthenticationData(data));
+        }
+        let properties = properties.build().map_err(CommandError::Encode)?;
+        self.send_command(&Packet::Auth(Auth {
+            reason_code,
+            properties,
+        }))
+    }
+
     /// A 5.0 DISCONNECT with `reason`, once CONNACK has been sent [MQTT-3.14.0-1]; nothing in
     /// 3.1.1, where only the client sends DISCONNECT.
     fn send_disconnect(&mut self, reason: ReasonCode) {
@@ -930,9 +1135,12 @@ impl Connection {
         }
     }
 
-    /// The client broke a rule with a well-formed packet: DISCONNECT with `reason` in 5.0,
-    /// then close.
+    /// The client broke a rule with a well-formed packet: DISCONNECT with `reason` in 5.0
+    /// (CONNACK while authenticating, before the connection is accepted), then close.
     fn violation(&mut self, reason: ReasonCode) {
+        if let State::AwaitAuth { .. } = self.state {
+            self.write_connack_refusal(connack_code(reason));
+        }
         self.send_disconnect(reason);
         self.close(true, CloseReason::ProtocolViolation(reason));
     }
@@ -950,7 +1158,17 @@ impl Connection {
         self.outbound.clear();
         self.pending_subscribes.clear();
         self.pending_unsubscribes.clear();
+        self.reauth = Reauth::Idle;
         self.events.push_back(event);
+    }
+}
+
+/// `code` if CONNACK may carry it, otherwise 0x80 Unspecified error.
+fn connack_code(code: ReasonCode) -> ReasonCode {
+    if code.allowed_in(PacketType::ConnAck) {
+        code
+    } else {
+        ReasonCode::UnspecifiedError
     }
 }
 
