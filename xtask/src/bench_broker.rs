@@ -28,22 +28,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Runs the benchmark; `args` go to the generator (after ours, so an `--out` there wins).
 pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
     // Built first, so that compiling does not overlap the brokers' lives.
-    let build = Cmd::cargo([
-        "build",
-        "--release",
-        "-p",
-        "tern-cli",
-        "-p",
-        "tern-bench",
-        "--bin",
-        "tern",
-        "--bin",
-        "broker",
-    ])
-    .dir(root);
-    run::step("build tern and the broker load generator", &build)?;
-    let release = target_dir(root).join("release");
-    let exe = |name: &str| release.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    let exe = crate::bench_coap::build_tern_and(root, "broker", "the broker load generator")?;
     let dir = target_dir(root).join("bench/broker");
     fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
 

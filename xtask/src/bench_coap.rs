@@ -24,9 +24,13 @@ const READY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Attempts at starting libcoap: a port picked free can be taken before the server binds it.
 const START_ATTEMPTS: usize = 3;
 
-/// Runs the benchmark; `args` go to the bench binary.
-pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
-    // Built first, so that compiling does not overlap the servers' lives.
+/// Builds `tern` and tern-bench's `bench_bin` in release; returns where a built binary is,
+/// by name. Shared by the benchmarks that run `tern` against a peer.
+pub(crate) fn build_tern_and(
+    root: &Path,
+    bench_bin: &str,
+    what: &str,
+) -> Result<impl Fn(&str) -> std::path::PathBuf, String> {
     let build = Cmd::cargo([
         "build",
         "--release",
@@ -37,12 +41,18 @@ pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
         "--bin",
         "tern",
         "--bin",
-        "coap-server",
+        bench_bin,
     ])
     .dir(root);
-    run::step("build tern and the CoAP server benchmark", &build)?;
+    run::step(&format!("build tern and {what}"), &build)?;
     let release = target_dir(root).join("release");
-    let exe = |name: &str| release.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    Ok(move |name: &str| release.join(format!("{name}{}", std::env::consts::EXE_SUFFIX)))
+}
+
+/// Runs the benchmark; `args` go to the bench binary.
+pub(crate) fn run(root: &Path, args: &[String]) -> Result<(), String> {
+    // Built first, so that compiling does not overlap the servers' lives.
+    let exe = build_tern_and(root, "coap-server", "the CoAP server benchmark")?;
     let (coap_client, coap_server) = install::ensure_libcoap()?;
     println!("libcoap: {}", install::libcoap_version(&coap_client));
 
