@@ -51,6 +51,30 @@ pub(crate) fn table(rows: &[Row]) -> String {
     text
 }
 
+/// Prints why a scenario failed: the error, the commands it ran (when more than one: the
+/// error names a single one already), and the last 30 lines the broker logged meanwhile.
+pub(crate) fn print_failure(error: &str, steps: &[String], log: &str) {
+    println!("    {}", error.replace('\n', "\n    "));
+    if steps.len() > 1 {
+        println!("    commands, in order:");
+        for line in steps {
+            println!("      $ {line}");
+        }
+    }
+    let lines: Vec<&str> = log.lines().collect();
+    if !lines.is_empty() {
+        println!(
+            "    broker log during the scenario (last {} of {} lines):",
+            lines.len().min(30),
+            lines.len()
+        );
+        for line in lines.iter().skip(lines.len().saturating_sub(30)) {
+            println!("      | {line}");
+        }
+    }
+    println!();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

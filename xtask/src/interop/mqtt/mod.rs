@@ -21,7 +21,7 @@ use std::time::Instant;
 use self::ctx::Ctx;
 use self::scenarios::scenarios;
 use super::broker::{Broker, Options};
-use super::report::{Row, table};
+use super::report::{Row, print_failure, table};
 use super::target_dir;
 use crate::run::{Cmd, format_duration, step};
 
@@ -97,27 +97,7 @@ pub(super) fn run(root: &Path, filters: &[String]) -> Result<(), String> {
             Ok(()) => println!("ok ({})", format_duration(took)),
             Err(e) => {
                 println!("FAIL ({})", format_duration(took));
-                println!("    {}", e.replace('\n', "\n    "));
-                // One command is already shown in the error; several need their order.
-                if steps.len() > 1 {
-                    println!("    commands, in order:");
-                    for line in &steps {
-                        println!("      $ {line}");
-                    }
-                }
-                let log = broker.log_since(log_start);
-                let lines: Vec<&str> = log.lines().collect();
-                if !lines.is_empty() {
-                    println!(
-                        "    broker log during the scenario (last {} of {} lines):",
-                        lines.len().min(30),
-                        lines.len()
-                    );
-                    for line in &lines[lines.len().saturating_sub(30)..] {
-                        println!("      | {line}");
-                    }
-                }
-                println!();
+                print_failure(e, &steps, &broker.log_since(log_start));
                 failures.push(label);
             }
         }

@@ -23,7 +23,7 @@ use std::time::Instant;
 use self::ctx::{Ctx, Env};
 use self::scenarios::scenarios;
 use self::server::{Server, Setup};
-use super::report::{Row, table};
+use super::report::{Row, print_failure, table};
 use super::{certs, target_dir};
 use crate::run::{Cmd, format_duration, step};
 
@@ -180,29 +180,13 @@ pub(super) fn run(root: &Path, filters: &[String]) -> Result<(), String> {
             Ok(()) => println!("ok ({})", format_duration(took)),
             Err(e) => {
                 println!("FAIL ({})", format_duration(took));
-                println!("    {}", e.replace('\n', "\n    "));
-                if steps.len() > 1 {
-                    println!("    commands, in order:");
-                    for line in &steps {
-                        println!("      $ {line}");
+                let log = match &current {
+                    Some((_, Ok(server))) => {
+                        server.log().get(log_start..).unwrap_or_default().to_owned()
                     }
-                }
-                if let Some((_, Ok(server))) = &current {
-                    let log = server.log();
-                    let lines: Vec<&str> =
-                        log.get(log_start..).unwrap_or_default().lines().collect();
-                    if !lines.is_empty() {
-                        println!(
-                            "    broker log during the scenario (last {} of {} lines):",
-                            lines.len().min(30),
-                            lines.len()
-                        );
-                        for line in &lines[lines.len().saturating_sub(30)..] {
-                            println!("      | {line}");
-                        }
-                    }
-                }
-                println!();
+                    _ => String::new(),
+                };
+                print_failure(e, &steps, &log);
                 failures.push(label);
             }
         }
