@@ -8,7 +8,7 @@ mod sim;
 use core::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use common::{ACK, CON, NON, body, events, feed, peer, sent, t, the_request};
+use common::{ACK, CON, NON, body, events, feed, peer, sent, t, the_request, wire};
 use sim::{NetConfig, Sim};
 use tern_coap::endpoint::block::{Block1Error, Block2Error};
 use tern_coap::endpoint::{Endpoint, EndpointConfig, Event, Request, RequestError, Response};
@@ -737,4 +737,29 @@ fn blocks_shrink_to_fit_max_message_size() {
     assert!(sim.events(client).iter().any(
         |e| matches!(e, Event::Response { id: got, response } if *got == id && response.payload == body(2_000, 0))
     ));
+}
+
+/// Found by the `coap_client` fuzz target: a FETCH whose body just fits one message went
+/// whole, and the follow-up for the second block of its response (which repeats the body,
+/// RFC 8132 §2.3.2 with RFC 7959) came out two bytes over the maximum message size.
+#[test]
+fn a_fetch_body_that_leaves_no_room_for_block2_follow_ups_goes_in_block1_blocks() {
+    let config = EndpointConfig {
+        max_message_size: 64,
+        token_length: 1,
+        ..EndpointConfig::default()
+    };
+    let mut ep = Endpoint::new(config, 3);
+    let request = Request::builder(Code::FETCH)
+        .path("p")
+        .payload(vec![0x5a; 52])
+        .build()
+        .unwrap();
+    ep.request(t(0), peer(), request).unwrap();
+    let first = sent(&mut ep);
+    assert_eq!(first.len(), 1);
+    assert!(wire(&first[0]).len() <= 64);
+    // Not whole: its body goes in Block1 blocks, so no follow-up repeats it.
+    assert!(first[0].options.block1(false).unwrap().is_some());
+    assert!(first[0].payload.len() < 52);
 }

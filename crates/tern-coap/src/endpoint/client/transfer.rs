@@ -179,8 +179,15 @@ impl Endpoint {
             auto_block2: true,
             ..Transfer::default()
         };
+        // A FETCH's follow-ups for the blocks of its response carry its body again (unless
+        // the body went in Block1 blocks): sent whole, it needs their Block2 room as well.
+        let reserve = if request.method == Code::FETCH {
+            FOLLOW_UP_RESERVE
+        } else {
+            0
+        };
         let whole = self
-            .check_size(token_len, &request.options, &request.payload)
+            .check_size(token_len + reserve, &request.options, &request.payload)
             .is_ok();
         let app_block1 = request.options.get(OptionNumber::BLOCK1).is_some();
         let fits_a_block = request.payload.len() <= block_size(self.config.default_block_szx);
