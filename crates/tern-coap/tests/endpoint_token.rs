@@ -421,3 +421,61 @@ fn the_errors_say_what_is_wrong() {
             .contains("EXCHANGE_LIFETIME")
     );
 }
+
+/// Found by the `coap_client` fuzz target: with a token length of 0 there is one token per
+/// peer. A request queued behind NSTART would not take it while an exchange queued *behind*
+/// the request was to send it, and that one waited behind the request: both, forever. The
+/// request now takes the token (the later exchange waits for it to end).
+#[test]
+fn with_token_length_0_a_queued_request_does_not_wait_for_a_token_held_behind_it() {
+    let mut config = EndpointConfig {
+        token_length: 0,
+        ..EndpointConfig::default()
+    };
+    config.transmission.nstart = 1;
+    let mut ep = Endpoint::new(config, 21);
+    // Outstanding on a chosen token, so that the empty one is free.
+    ep.request(Instant::ZERO, server(), get_with(tok(&[7])))
+        .unwrap();
+    let first = one_sent(&mut ep);
+    // Queued behind NSTART: a request that draws the (only, empty) token, then one that
+    // chose the empty token itself.
+    let drawn = ep
+        .request(Instant::ZERO, server(), Request::get("drawn").unwrap())
+        .unwrap();
+    let chosen = ep
+        .request(Instant::ZERO, server(), get_with(Token::EMPTY))
+        .unwrap();
+    assert!(sent(&mut ep).is_empty());
+    feed(
+        &mut ep,
+        Instant::from_millis(10),
+        server(),
+        &content(&first, b"1"),
+    );
+    let second = one_sent(&mut ep);
+    assert_eq!(second.token, Token::EMPTY);
+    feed(
+        &mut ep,
+        Instant::from_millis(20),
+        server(),
+        &content(&second, b"2"),
+    );
+    let third = one_sent(&mut ep);
+    assert_eq!(third.token, Token::EMPTY);
+    feed(
+        &mut ep,
+        Instant::from_millis(30),
+        server(),
+        &content(&third, b"3"),
+    );
+    let done: Vec<RequestId> = events(&mut ep)
+        .into_iter()
+        .filter_map(|e| match e {
+            Event::Response { id, .. } => Some(id),
+            _ => None,
+        })
+        .collect();
+    assert!(done.contains(&drawn) && done.contains(&chosen), "{done:?}");
+    assert_eq!(ep.requests_len(), 0);
+}

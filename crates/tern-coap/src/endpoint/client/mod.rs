@@ -228,14 +228,24 @@ impl ClientState {
     /// Whether an exchange with `peer` that has not ended holds `token`: one mapped to it
     /// (awaiting a response, or an observation), or a queued one that will send it.
     fn token_taken(&self, peer: SocketAddr, token: &Token) -> bool {
+        self.token_active(peer, token) || self.token_reserved(peer, token)
+    }
+
+    /// Whether an exchange mapped to `token` with `peer` awaits a response or notifications.
+    fn token_active(&self, peer: SocketAddr, token: &Token) -> bool {
         self.by_token.contains_key(&(peer, token_key(token)))
-            || self.peers.get(&peer).is_some_and(|p| {
-                p.queue.iter().any(|id| {
-                    self.exchanges
-                        .get(id)
-                        .is_some_and(|ex| ex.fixed_token && ex.token == *token)
-                })
+    }
+
+    /// Whether a queued exchange with `peer` will send `token` (one the caller chose, a
+    /// deregistration).
+    fn token_reserved(&self, peer: SocketAddr, token: &Token) -> bool {
+        self.peers.get(&peer).is_some_and(|p| {
+            p.queue.iter().any(|id| {
+                self.exchanges
+                    .get(id)
+                    .is_some_and(|ex| ex.fixed_token && ex.token == *token)
             })
+        })
     }
 
     fn unmap_mid(&mut self, peer: SocketAddr, mid: u16, id: RequestId) {
@@ -399,15 +409,18 @@ impl Endpoint {
             let bytes = bytes.get_mut(..len)?;
             self.rng.fill(bytes);
             let token = Token::new(bytes)?;
-            // Queued exchanges that keep a token (one the caller chose, a deregistration)
-            // count as using it.
-            let in_use = self.client.token_taken(peer, &token);
-            // Released tokens are avoided while other draws may succeed, never at the cost
-            // of waiting.
-            let avoided = attempt < 16
-                && self
-                    .client
-                    .recently_released(self.now, lifetime, peer, &token);
+            let in_use = self.client.token_active(peer, &token);
+            // Tokens that queued exchanges will send, and tokens released lately, are avoided
+            // while other draws may succeed, never at the cost of waiting: a queued exchange
+            // with the same token waits for this one to end, while a request that waited for
+            // one behind it in the queue would wait forever (the fuzz target found that with
+            // a token length of 0, where there is only one token).
+            let avoided = len > 0
+                && attempt < 16
+                && (self.client.token_reserved(peer, &token)
+                    || self
+                        .client
+                        .recently_released(self.now, lifetime, peer, &token));
             if !in_use && !avoided {
                 return Some(token);
             }
