@@ -82,7 +82,8 @@ use crate::sys::{Stats, SysTopics};
 
 /// Connections accepted beyond [`BrokerConfig::max_connections`] only to be told why they
 /// are refused (CONNACK 0x89 Server busy); beyond these, [`Broker::accept`] refuses outright.
-const OVER_LIMIT: usize = 64;
+/// So [`Broker::connections`] never exceeds `max_connections + OVER_LIMIT`.
+pub const OVER_LIMIT: usize = 64;
 
 /// Bytes [`Broker::poll_transmit`] encodes for one connection at a time: enough for a large
 /// write, small enough that a client that reads slowly keeps its messages in its queue.
