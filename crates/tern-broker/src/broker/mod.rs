@@ -224,7 +224,8 @@ struct Conn {
     will: Option<PendingWill>,
     /// A publication waiting for room at a connected subscriber; nothing more of this
     /// connection is processed (or read) meanwhile.
-    blocked: Option<Publish>,
+    /// (Boxed: rare, and a `Publish` would make every connection's record larger.)
+    blocked: Option<Box<Publish>>,
     /// A CONNECT waiting for [`Broker::authenticated`].
     authenticating: Option<Box<Connect>>,
     /// An enhanced authentication in progress (boxed: most connections have none).
@@ -1194,7 +1195,7 @@ impl Broker {
                 // Tried again whenever a connection takes messages; until then this
                 // connection is neither processed nor read.
                 if let Some(conn) = self.conn_mut(id) {
-                    conn.blocked = Some(publish);
+                    conn.blocked = Some(Box::new(publish));
                 }
                 self.blocked.insert(id);
                 self.stats.messages_received = self.stats.messages_received.saturating_sub(1);
@@ -1303,7 +1304,7 @@ impl Broker {
                 continue;
             };
             self.blocked.remove(&id);
-            self.publish(now, id, publish);
+            self.publish(now, id, *publish);
             let still = self.conn(id).is_some_and(|c| c.blocked.is_some());
             if !still {
                 self.drive(now, id);

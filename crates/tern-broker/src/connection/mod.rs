@@ -344,8 +344,15 @@ impl Connection {
     }
 
     /// The next event for the broker core.
+    ///
+    /// Once the queue is drained its memory goes too: an idle connection holds none (the
+    /// first event of a read allocates room for a few again).
     pub fn poll_event(&mut self) -> Option<ConnectionEvent> {
-        self.events.pop_front()
+        let event = self.events.pop_front();
+        if event.is_none() && self.events.capacity() > 0 {
+            self.events = VecDeque::new();
+        }
+        event
     }
 
     /// When [`Connection::handle_timeout`] must be called next: the connect deadline, or the
