@@ -154,6 +154,15 @@ pub struct ConnectionId {
     generation: u32,
 }
 
+impl ConnectionId {
+    /// The connection's slot in the broker: unique among the open connections and reused
+    /// once a connection is closed, so an adapter can keep its own per-connection state in
+    /// a table indexed by it (and tell a slot's connections apart by the whole id).
+    pub fn index(self) -> u32 {
+        self.index
+    }
+}
+
 impl fmt::Display for ConnectionId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "#{}.{}", self.index, self.generation)

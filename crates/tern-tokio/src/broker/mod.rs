@@ -2,18 +2,20 @@
 //! (and, with feature `tls`, TLS) listeners.
 //!
 //! One task owns the broker core and runs the loop of every tern adapter: inputs in (a
-//! connection accepted, bytes read, a socket writable again, a credential checked, the
-//! deadline), then the core's events out. Per connection:
+//! connection accepted, a socket ready, a credential checked, the deadline), then the core's
+//! events out.
 //!
-//! - a reader task reads once per permit the core gives it, so a connection the core does not
-//!   want to read ([`Broker::wants_read`]: a publication waiting for room at a subscriber, a
-//!   CONNECT being authenticated) is left in the kernel's buffers, and TCP slows its client.
-//!   A TCP read waits for readability first and keeps no buffer while the client is idle;
-//! - the core writes a TCP socket itself, without blocking, asking the broker for the next
-//!   chunk only when the socket took the last one whole; when the socket's buffer is full a
-//!   small task waits for it to drain. So a slow client keeps its messages in its bounded
-//!   session queue rather than in buffers here. TLS streams get a writer task that takes one
-//!   chunk at a time.
+//! - On Unix the core task does the TCP I/O itself: every socket is registered with one mio
+//!   poll that tokio watches, so an idle connection costs a file descriptor and a few dozen
+//!   bytes, not a task. A readable socket gets one read per turn (into one scratch buffer,
+//!   straight into the broker); a connection the core does not want to read
+//!   ([`Broker::wants_read`]: a publication waiting for room at a subscriber, a CONNECT being
+//!   authenticated) is left in the kernel's buffers until [`Event::Resume`], and TCP slows
+//!   its client. Writes ask the broker for the next chunk only when the socket took the last
+//!   one whole, and wait for writability when it is full, so a slow client keeps its messages
+//!   in its bounded session queue rather than in buffers here.
+//! - TLS connections (and TCP where there is no mio poll) get a reader task that reads once
+//!   per permit the core gives it, and a writer task that takes one chunk at a time.
 //!
 //! Passwords are checked with [`BrokerOptions::authenticate`] on tokio's blocking pool, off
 //! the core's task (password hashes are slow on purpose). MQTT 5.0 enhanced authentication
@@ -32,7 +34,6 @@
 //! }
 //! ```
 
-use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
@@ -50,6 +51,8 @@ pub use tern_broker::auth::{AuthExchange, AuthStep, EnhancedAuth};
 pub use tern_broker::{Authorizer, Broker, BrokerConfig, ConnectionId, Event};
 
 use tern_time::Instant;
+
+mod poll;
 
 /// How much one read takes at most.
 const READ_CHUNK: usize = 64 * 1024;
@@ -218,79 +221,55 @@ impl Drop for RunningBroker {
     }
 }
 
-thread_local! {
-    /// Where TCP reads land before their bytes are copied out, one per runtime thread.
-    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
-}
+/// A connection's read side when tasks serve it (TLS, and TCP where there is no mio poll).
+type Reader = Box<dyn AsyncRead + Send + Unpin>;
 
-/// A connection's read side. TCP is read only once the socket is readable, into a buffer
-/// made then: an idle connection holds no read buffer at all.
-enum Reader {
-    Tcp(tokio::net::tcp::OwnedReadHalf),
-    Stream(Box<dyn AsyncRead + Send + Unpin>),
-}
+/// A connection's write side when tasks serve it.
+type Writer = Box<dyn AsyncWrite + Send + Unpin>;
 
-impl Reader {
-    /// Reads what is there (at least one byte, or 0 at the end).
-    async fn read(&mut self) -> io::Result<Bytes> {
-        match self {
-            Reader::Tcp(half) => loop {
-                half.readable().await?;
-                // Read into this thread's scratch buffer and keep only what came: a burst of
-                // connections each holding a 64 KiB buffer in the core's queue would leave the
-                // heap that much larger for good.
-                let read = SCRATCH.with(|scratch| {
-                    let mut scratch = scratch.borrow_mut();
-                    scratch.resize(READ_CHUNK, 0);
-                    half.try_read(&mut scratch)
-                        .map(|n| Bytes::copy_from_slice(scratch.get(..n).unwrap_or_default()))
-                });
-                match read {
-                    Ok(bytes) => return Ok(bytes),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
-                    Err(e) => return Err(e),
-                }
-            },
-            Reader::Stream(stream) => {
-                let mut buf = BytesMut::with_capacity(READ_CHUNK);
-                stream.read_buf(&mut buf).await?;
-                Ok(buf.freeze())
-            }
-        }
-    }
-}
-
-/// A connection's write side: TCP is written by the core itself without blocking (a task
-/// waits for writability only when the socket's buffer is full); other streams (TLS) through
-/// a writer task.
-enum Writer {
-    Tcp(tokio::net::tcp::OwnedWriteHalf),
-    Stream(Box<dyn AsyncWrite + Send + Unpin>),
-}
-
-/// How the core reaches a connection's write side.
-enum Sink {
-    /// Written directly with `try_write`; `pending` is what the socket did not take yet.
-    Tcp {
-        half: Arc<tokio::net::tcp::OwnedWriteHalf>,
-        pending: Option<Bytes>,
+/// How the core does one connection's I/O.
+enum Io {
+    /// The core reads and writes the socket itself when the poll says it is ready.
+    #[cfg(unix)]
+    Polled(poll::Socket),
+    /// A reader task reads once per permit; a writer task writes what is put in the outbox.
+    Tasks {
+        permits: Arc<Semaphore>,
+        reader: JoinHandle<()>,
+        outbox: Arc<Outbox>,
     },
-    /// The writer task's outbox.
-    Task(Arc<Outbox>),
 }
 
-/// What the core task reacts to.
+/// The core's state of one connection's I/O.
+struct Handle {
+    id: ConnectionId,
+    io: Io,
+    /// A chunk is being written (by the writer task, or waiting for a full TCP socket).
+    writing: bool,
+    /// The core does not read the connection ([`Broker::wants_read`] is false).
+    paused: bool,
+    /// The broker said [`Event::Close`].
+    closing: bool,
+}
+
+/// A transport just accepted.
+enum Transport {
+    /// A TCP socket for the core's poll.
+    #[cfg(unix)]
+    Polled(mio::net::TcpStream),
+    /// A stream served by tasks.
+    Tasks(Reader, Writer),
+}
+
+/// What the core task reacts to (apart from the poll's readiness).
 enum Input {
     Accepted {
-        reader: Reader,
-        writer: Writer,
+        transport: Transport,
         peer: SocketAddr,
     },
     Read(ConnectionId, Bytes),
     ReadEnded(ConnectionId),
     Written(ConnectionId),
-    /// A TCP socket whose buffer was full can take more.
-    Writable(ConnectionId),
     WriteFailed(ConnectionId),
     Authenticated(ConnectionId, bool),
 }
@@ -350,8 +329,10 @@ pub async fn start(options: BrokerOptions) -> io::Result<RunningBroker> {
         broker,
         origin,
         inputs,
-        connections: HashMap::new(),
+        connections: Vec::new(),
+        open: 0,
         authenticate,
+        sockets: poll::Sockets::new()?,
     };
     let core = tokio::spawn(core.run(rx, stopped));
     Ok(RunningBroker {
@@ -370,13 +351,14 @@ async fn accept_tcp(listener: TcpListener, inputs: mpsc::UnboundedSender<Input>)
         match listener.accept().await {
             Ok((stream, peer)) => {
                 let _ = stream.set_nodelay(true);
-                let (reader, writer) = stream.into_split();
-                let accepted = Input::Accepted {
-                    reader: Reader::Tcp(reader),
-                    writer: Writer::Tcp(writer),
-                    peer,
+                let transport = match poll::transport(stream) {
+                    Ok(transport) => transport,
+                    Err(e) => {
+                        tracing::warn!(%peer, error = %e, "taking over an accepted socket failed");
+                        continue;
+                    }
                 };
-                if inputs.send(accepted).is_err() {
+                if inputs.send(Input::Accepted { transport, peer }).is_err() {
                     return;
                 }
             }
@@ -408,8 +390,7 @@ async fn accept_tls(
                         Ok(stream) => {
                             let (reader, writer) = tokio::io::split(stream);
                             let _ = inputs.send(Input::Accepted {
-                                reader: Reader::Stream(Box::new(reader)),
-                                writer: Writer::Stream(Box::new(writer)),
+                                transport: Transport::Tasks(Box::new(reader), Box::new(writer)),
                                 peer,
                             });
                         }
@@ -425,33 +406,68 @@ async fn accept_tls(
     }
 }
 
-/// The core's view of one connection's tasks.
-struct Handle {
-    peer: SocketAddr,
-    /// The write side.
-    sink: Sink,
-    /// One permit per read the reader may do.
-    permits: Arc<Semaphore>,
-    reader: JoinHandle<()>,
-    /// A chunk is being written (by the writer task, or waiting for a full TCP socket).
-    writing: bool,
-    /// The reader waits for a permit the core holds back.
-    paused: bool,
-    /// The broker said [`Event::Close`].
-    closing: bool,
-}
-
 struct Core {
     broker: Broker,
     origin: TokioInstant,
     inputs: mpsc::UnboundedSender<Input>,
-    connections: HashMap<ConnectionId, Handle>,
+    /// Each open connection's I/O, at its [`ConnectionId::index`].
+    connections: Vec<Option<Handle>>,
+    /// How many of `connections` are open.
+    open: usize,
     authenticate: Option<Arc<Authenticate>>,
+    /// The polled TCP sockets.
+    sockets: poll::Sockets,
 }
 
 impl Core {
     fn now(&self) -> Instant {
         Instant::from_micros(u64::try_from(self.origin.elapsed().as_micros()).unwrap_or(u64::MAX))
+    }
+
+    fn get(&self, id: ConnectionId) -> Option<&Handle> {
+        let slot = usize::try_from(id.index()).ok()?;
+        self.connections.get(slot)?.as_ref().filter(|h| h.id == id)
+    }
+
+    fn get_mut(&mut self, id: ConnectionId) -> Option<&mut Handle> {
+        let slot = usize::try_from(id.index()).ok()?;
+        self.connections
+            .get_mut(slot)?
+            .as_mut()
+            .filter(|h| h.id == id)
+    }
+
+    /// Reads connection `id` again.
+    fn resume(&mut self, id: ConnectionId) {
+        let Some(slot) = usize::try_from(id.index()).ok() else {
+            return;
+        };
+        let Some(Some(h)) = self.connections.get_mut(slot) else {
+            return;
+        };
+        if h.id != id || !h.paused {
+            return;
+        }
+        h.paused = false;
+        match &mut h.io {
+            #[cfg(unix)]
+            Io::Polled(socket) => self.sockets.resume(id, socket),
+            Io::Tasks { permits, .. } => permits.add_permits(1),
+        }
+    }
+
+    fn insert(&mut self, handle: Handle) {
+        let Ok(slot) = usize::try_from(handle.id.index()) else {
+            return;
+        };
+        if self.connections.len() <= slot {
+            self.connections.resize_with(slot + 1, || None);
+        }
+        if let Some(place) = self.connections.get_mut(slot) {
+            if place.replace(handle).is_none() {
+                self.open += 1;
+            }
+        }
     }
 
     async fn run(
@@ -466,6 +482,7 @@ impl Core {
                 .poll_timeout()
                 .map(|t| self.origin + Duration::from_micros(t.as_micros()))
                 .unwrap_or_else(|| TokioInstant::now() + Duration::from_secs(3600));
+            let more_to_read = self.sockets.has_ready();
             tokio::select! {
                 biased;
                 _ = &mut stopped, if !stopping => {
@@ -483,13 +500,23 @@ impl Core {
                         }
                     }
                 }
+                polled = self.sockets.wait() => {
+                    if let Err(e) = polled {
+                        tracing::error!(error = %e, "polling the connections failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                    self.socket_events();
+                }
                 () = tokio::time::sleep_until(deadline) => {
                     let now = self.now();
                     self.broker.handle_timeout(now);
                 }
+                // Sockets still readable after their turn: other tasks get the thread first.
+                () = tokio::task::yield_now(), if more_to_read => {}
             }
+            self.read_ready();
             self.events();
-            if stopping && self.connections.is_empty() {
+            if stopping && self.open == 0 {
                 break;
             }
         }
@@ -499,81 +526,65 @@ impl Core {
     fn handle(&mut self, input: Input) {
         let now = self.now();
         match input {
-            Input::Accepted {
-                reader,
-                writer,
-                peer,
-            } => match self.broker.accept(now) {
+            Input::Accepted { transport, peer } => match self.broker.accept(now) {
                 Ok(id) => {
-                    tracing::info!(%peer, connection = %id, "connection accepted");
-                    let permits = Arc::new(Semaphore::new(1));
-                    let reader =
-                        tokio::spawn(read(id, reader, permits.clone(), self.inputs.clone()));
-                    let sink = match writer {
-                        Writer::Tcp(half) => Sink::Tcp {
-                            half: Arc::new(half),
-                            pending: None,
+                    let io = match transport {
+                        #[cfg(unix)]
+                        Transport::Polled(stream) => match self.sockets.register(id, stream) {
+                            Ok(socket) => Io::Polled(socket),
+                            Err(e) => {
+                                tracing::warn!(%peer, error = %e, "polling a connection failed");
+                                self.broker.handle_closed(now, id);
+                                return;
+                            }
                         },
-                        Writer::Stream(stream) => {
+                        Transport::Tasks(reader, writer) => {
+                            let permits = Arc::new(Semaphore::new(1));
+                            let reader = tokio::spawn(read(
+                                id,
+                                reader,
+                                permits.clone(),
+                                self.inputs.clone(),
+                            ));
                             let outbox = Arc::new(Outbox::default());
-                            tokio::spawn(write(id, stream, outbox.clone(), self.inputs.clone()));
-                            Sink::Task(outbox)
+                            tokio::spawn(write(id, writer, outbox.clone(), self.inputs.clone()));
+                            Io::Tasks {
+                                permits,
+                                reader,
+                                outbox,
+                            }
                         }
                     };
-                    self.connections.insert(
+                    tracing::info!(%peer, connection = %id, "connection accepted");
+                    self.insert(Handle {
                         id,
-                        Handle {
-                            peer,
-                            sink,
-                            permits,
-                            reader,
-                            writing: false,
-                            paused: false,
-                            closing: false,
-                        },
-                    );
+                        io,
+                        writing: false,
+                        paused: false,
+                        closing: false,
+                    });
                 }
                 Err(e) => tracing::warn!(%peer, error = %e, "connection refused"),
             },
             Input::Read(id, bytes) => {
                 self.broker.handle_read(now, id, &bytes);
                 let wants = self.broker.wants_read(id);
-                if let Some(h) = self.connections.get_mut(&id) {
-                    if wants {
-                        h.permits.add_permits(1);
-                    } else {
-                        h.paused = true;
+                if let Some(h) = self.get_mut(id) {
+                    match &h.io {
+                        Io::Tasks { permits, .. } if wants => permits.add_permits(1),
+                        _ => h.paused = true,
                     }
                 }
             }
             Input::ReadEnded(id) | Input::WriteFailed(id) => {
-                if self.connections.contains_key(&id) {
+                if self.get(id).is_some() {
                     self.broker.handle_closed(now, id);
                     self.close(id);
                 }
             }
             Input::Written(id) => {
-                if let Some(h) = self.connections.get_mut(&id) {
+                if let Some(h) = self.get_mut(id) {
                     h.writing = false;
-                }
-                self.pull(id);
-            }
-            Input::Writable(id) => {
-                let pending = match self.connections.get_mut(&id) {
-                    Some(Handle {
-                        sink: Sink::Tcp { pending, .. },
-                        writing,
-                        ..
-                    }) => {
-                        *writing = false;
-                        pending.take()
-                    }
-                    _ => None,
-                };
-                if let Some(bytes) = pending {
-                    if !self.write_tcp(id, bytes) {
-                        return;
-                    }
                 }
                 self.pull(id);
             }
@@ -585,12 +596,12 @@ impl Core {
         while let Some(event) = self.broker.poll_event() {
             match event {
                 Event::Transmit(id) => {
-                    if self.connections.get(&id).is_some_and(|h| !h.writing) {
+                    if self.get(id).is_some_and(|h| !h.writing) {
                         self.pull(id);
                     }
                 }
                 Event::Close(id) => {
-                    if let Some(h) = self.connections.get_mut(&id) {
+                    if let Some(h) = self.get_mut(id) {
                         h.closing = true;
                         if !h.writing {
                             self.pull(id);
@@ -598,11 +609,8 @@ impl Core {
                     }
                 }
                 Event::Resume(id) => {
-                    if let Some(h) = self.connections.get_mut(&id) {
-                        if h.paused && self.broker.wants_read(id) {
-                            h.paused = false;
-                            h.permits.add_permits(1);
-                        }
+                    if self.broker.wants_read(id) {
+                        self.resume(id);
                     }
                 }
                 Event::Authenticate {
@@ -637,7 +645,7 @@ impl Core {
             let now = self.now();
             let mut chunk = BytesMut::new();
             let n = self.broker.poll_transmit(now, id, &mut chunk);
-            let Some(h) = self.connections.get_mut(&id) else {
+            let Some(h) = self.get_mut(id) else {
                 return;
             };
             if n == 0 {
@@ -647,14 +655,15 @@ impl Core {
                 }
                 return;
             }
-            match &h.sink {
-                Sink::Task(outbox) => {
+            match &h.io {
+                Io::Tasks { outbox, .. } => {
                     outbox.put(chunk.freeze());
                     h.writing = true;
                     return;
                 }
-                Sink::Tcp { .. } => {
-                    if !self.write_tcp(id, chunk.freeze()) {
+                #[cfg(unix)]
+                Io::Polled(_) => {
+                    if !self.write_polled(id, chunk.freeze()) {
                         return;
                     }
                 }
@@ -662,54 +671,36 @@ impl Core {
         }
     }
 
-    /// Writes `bytes` to connection `id`'s TCP socket without blocking. `true` when all went;
-    /// otherwise the rest waits for the socket to be writable (or the connection failed).
-    fn write_tcp(&mut self, id: ConnectionId, mut bytes: Bytes) -> bool {
-        let Some(h) = self.connections.get_mut(&id) else {
-            return false;
-        };
-        let Sink::Tcp { half, pending } = &mut h.sink else {
-            return false;
-        };
-        while !bytes.is_empty() {
-            match half.try_write(&bytes) {
-                Ok(n) => {
-                    let _ = bytes.split_to(n.min(bytes.len()));
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    *pending = Some(bytes);
-                    h.writing = true;
-                    let (half, inputs) = (half.clone(), self.inputs.clone());
-                    tokio::spawn(async move {
-                        let input = match half.writable().await {
-                            Ok(()) => Input::Writable(id),
-                            Err(_) => Input::WriteFailed(id),
-                        };
-                        let _ = inputs.send(input);
-                    });
-                    return false;
-                }
-                Err(_) => {
-                    let now = self.now();
-                    self.broker.handle_closed(now, id);
-                    self.close(id);
-                    return false;
-                }
-            }
-        }
-        true
+    /// The transport of connection `id` failed: the broker is told, the connection forgotten.
+    fn failed(&mut self, id: ConnectionId) {
+        let now = self.now();
+        self.broker.handle_closed(now, id);
+        self.close(id);
     }
 
-    /// Forgets connection `id`: its writer flushes and shuts the stream down, its reader
-    /// stops.
+    /// Forgets connection `id`: its write side flushes and shuts down, its reader stops.
     fn close(&mut self, id: ConnectionId) {
-        if let Some(h) = self.connections.remove(&id) {
-            tracing::info!(peer = %h.peer, connection = %id, "connection closed");
-            if let Sink::Task(outbox) = &h.sink {
+        let Some(slot) = usize::try_from(id.index()).ok() else {
+            return;
+        };
+        let Some(place) = self.connections.get_mut(slot) else {
+            return;
+        };
+        if place.as_ref().is_none_or(|h| h.id != id) {
+            return;
+        }
+        let Some(h) = place.take() else {
+            return;
+        };
+        self.open = self.open.saturating_sub(1);
+        tracing::info!(connection = %id, "connection closed");
+        match h.io {
+            #[cfg(unix)]
+            Io::Polled(socket) => self.sockets.close(socket),
+            Io::Tasks { reader, outbox, .. } => {
                 outbox.close();
+                reader.abort();
             }
-            // A TCP write half shuts its direction down when its last handle is dropped.
-            h.reader.abort();
         }
     }
 }
@@ -726,9 +717,10 @@ async fn read(
             Ok(permit) => permit.forget(),
             Err(_) => return,
         }
-        match reader.read().await {
-            Ok(bytes) if !bytes.is_empty() => {
-                if inputs.send(Input::Read(id, bytes)).is_err() {
+        let mut buf = BytesMut::with_capacity(READ_CHUNK);
+        match reader.read_buf(&mut buf).await {
+            Ok(n) if n > 0 => {
+                if inputs.send(Input::Read(id, buf.freeze())).is_err() {
                     return;
                 }
             }
@@ -776,7 +768,7 @@ impl Outbox {
 /// closes the outbox (and it is empty), the stream is shut down.
 async fn write(
     id: ConnectionId,
-    mut writer: Box<dyn AsyncWrite + Send + Unpin>,
+    mut writer: Writer,
     outbox: Arc<Outbox>,
     inputs: mpsc::UnboundedSender<Input>,
 ) {

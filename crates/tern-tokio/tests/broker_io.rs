@@ -1,0 +1,254 @@
+//! The tokio broker's own I/O with raw MQTT clients: a subscriber that stops reading (the
+//! socket fills, the broker waits for it to drain and holds its publisher back), a message
+//! larger than one read, many connections at once, a client that vanishes.
+#![cfg(feature = "broker")]
+
+use std::time::Duration;
+
+use bytes::{Bytes, BytesMut};
+use tern_mqtt::{
+    Codec, Connect, Decoded, MqttString, Packet, PacketId, ProtocolVersion, PubAck, Publish, QoS,
+    Subscribe, Subscription, TopicFilter, TopicName,
+};
+use tern_tokio::broker::{self, BrokerConfig, BrokerOptions, RunningBroker};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const V: ProtocolVersion = ProtocolVersion::V3_1_1;
+
+async fn running() -> RunningBroker {
+    broker::start(
+        BrokerOptions::new()
+            .config(BrokerConfig::default())
+            .listen("127.0.0.1:0".parse().unwrap()),
+    )
+    .await
+    .unwrap()
+}
+
+/// A client speaking MQTT 3.1.1 over a plain TCP stream.
+struct Raw {
+    stream: TcpStream,
+    input: BytesMut,
+    codec: Codec,
+}
+
+impl Raw {
+    async fn connect(broker: &RunningBroker, client_id: &str) -> Raw {
+        let stream = TcpStream::connect(broker.local_addr()).await.unwrap();
+        let mut raw = Raw {
+            stream,
+            input: BytesMut::new(),
+            codec: Codec::new(V).with_max_incoming(16 << 20),
+        };
+        let connect = Connect::new(V, MqttString::new(client_id).unwrap());
+        raw.send(&Packet::Connect(Box::new(connect))).await;
+        match raw.next().await {
+            Packet::ConnAck(ack) => assert!(!ack.reason_code.is_error(), "{ack:?}"),
+            other => panic!("expected CONNACK, got {other:?}"),
+        }
+        raw
+    }
+
+    async fn send(&mut self, packet: &Packet) {
+        let mut wire = BytesMut::new();
+        self.codec.encode(packet, &mut wire).unwrap();
+        self.stream.write_all(&wire).await.unwrap();
+    }
+
+    async fn next(&mut self) -> Packet {
+        let read = async {
+            loop {
+                if let Decoded::Packet(p) = self.codec.decode(&mut self.input).unwrap() {
+                    return p;
+                }
+                let n = self.stream.read_buf(&mut self.input).await.unwrap();
+                assert!(n > 0, "the broker closed the connection");
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(20), read)
+            .await
+            .expect("a packet within 20 s")
+    }
+
+    async fn subscribe(&mut self, filter: &str, qos: QoS) {
+        let subscribe = Subscribe::new(
+            PacketId::MIN,
+            vec![Subscription::new(TopicFilter::new(filter).unwrap(), qos)],
+        );
+        self.send(&Packet::Subscribe(subscribe)).await;
+        match self.next().await {
+            Packet::SubAck(ack) => assert!(ack.reason_codes.iter().all(|c| !c.is_error())),
+            other => panic!("expected SUBACK, got {other:?}"),
+        }
+    }
+
+    /// The next PUBLISH, acknowledged when it is QoS 1.
+    async fn publication(&mut self) -> Publish {
+        match self.next().await {
+            Packet::Publish(p) => {
+                if let Some(id) = p.packet_id {
+                    self.send(&Packet::PubAck(PubAck::new(id))).await;
+                }
+                p
+            }
+            other => panic!("expected PUBLISH, got {other:?}"),
+        }
+    }
+}
+
+fn publish(topic: &str, payload: impl Into<Bytes>, qos: QoS, id: u16) -> Packet {
+    let mut p = Publish::new(TopicName::new(topic).unwrap(), payload.into());
+    p.qos = qos;
+    if qos != QoS::AtMostOnce {
+        p.packet_id = PacketId::new(id);
+    }
+    Packet::Publish(p)
+}
+
+fn sequence(p: &Publish) -> u32 {
+    u32::from_be_bytes(p.payload[..4].try_into().unwrap())
+}
+
+/// A subscriber that reads nothing for a while: the broker's writes to it stop at a full
+/// socket and resume when it drains, its session queue fills and its publisher is held back
+/// (PUBACKs withheld, its socket not read) — and every message arrives, once, in order.
+#[tokio::test]
+async fn a_subscriber_that_stops_reading_gets_every_message_in_order() {
+    const MESSAGES: u32 = 6_000;
+    let broker = running().await;
+    let mut subscriber = Raw::connect(&broker, "slow-reader").await;
+    subscriber.subscribe("flood", QoS::AtLeastOnce).await;
+    let mut publisher = Raw::connect(&broker, "flooder").await;
+    let publishing = tokio::spawn(async move {
+        // At most 10 PUBACKs outstanding: a publisher the broker holds back stops here.
+        let mut unacked = 0;
+        for seq in 0..MESSAGES {
+            let mut payload = vec![0x5a; 1024];
+            payload[..4].copy_from_slice(&seq.to_be_bytes());
+            let id = u16::try_from(seq % 60_000 + 1).unwrap();
+            publisher
+                .send(&publish("flood", payload, QoS::AtLeastOnce, id))
+                .await;
+            unacked += 1;
+            while unacked >= 10 {
+                match publisher.next().await {
+                    Packet::PubAck(_) => unacked -= 1,
+                    other => panic!("expected PUBACK, got {other:?}"),
+                }
+            }
+        }
+        while unacked > 0 {
+            if let Packet::PubAck(_) = publisher.next().await {
+                unacked -= 1;
+            }
+        }
+        publisher
+    });
+    // 6 MB is more than the loopback socket buffers and the session queue (1,000 messages)
+    // together hold at first.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for seq in 0..MESSAGES {
+        let p = subscriber.publication().await;
+        assert_eq!(sequence(&p), seq, "message {seq} out of order or lost");
+        assert_eq!(p.payload.len(), 1024);
+    }
+    let _publisher = tokio::time::timeout(Duration::from_secs(20), publishing)
+        .await
+        .expect("the publisher done within 20 s")
+        .unwrap();
+    broker.shutdown().await;
+}
+
+/// A 4 MiB PUBLISH takes many reads (64 KiB each) between other clients' turns.
+#[tokio::test]
+async fn a_message_larger_than_a_read_arrives_whole() {
+    let broker = running().await;
+    let mut subscriber = Raw::connect(&broker, "big-reader").await;
+    subscriber.subscribe("big", QoS::AtLeastOnce).await;
+    let mut publisher = Raw::connect(&broker, "big-writer").await;
+    let payload: Vec<u8> = (0..4u32 << 20).map(|i| (i % 251) as u8).collect();
+    publisher
+        .send(&publish("big", payload.clone(), QoS::AtLeastOnce, 7))
+        .await;
+    let p = subscriber.publication().await;
+    assert_eq!(p.payload.len(), payload.len());
+    assert!(
+        p.payload[..] == payload[..],
+        "the payload changed on the way"
+    );
+    match publisher.next().await {
+        Packet::PubAck(ack) => assert_eq!(ack.packet_id, PacketId::new(7).unwrap()),
+        other => panic!("expected PUBACK, got {other:?}"),
+    }
+    broker.shutdown().await;
+}
+
+/// 300 clients connect at once and each publishes one message; a subscriber gets them all.
+#[tokio::test]
+async fn many_clients_at_once() {
+    const CLIENTS: usize = 300;
+    let broker = running().await;
+    let mut subscriber = Raw::connect(&broker, "collector").await;
+    subscriber.subscribe("load/+", QoS::AtLeastOnce).await;
+    let mut tasks = Vec::new();
+    for i in 0..CLIENTS {
+        let addr = broker.local_addr();
+        tasks.push(tokio::spawn(async move {
+            let stream = TcpStream::connect(addr).await.unwrap();
+            let mut raw = Raw {
+                stream,
+                input: BytesMut::new(),
+                codec: Codec::new(V).with_max_incoming(16 << 20),
+            };
+            let id = format!("client-{i}");
+            let connect = Connect::new(V, MqttString::new(&id).unwrap());
+            raw.send(&Packet::Connect(Box::new(connect))).await;
+            assert!(matches!(raw.next().await, Packet::ConnAck(_)));
+            raw.send(&publish(&format!("load/{i}"), id, QoS::AtLeastOnce, 1))
+                .await;
+            assert!(matches!(raw.next().await, Packet::PubAck(_)));
+            raw
+        }));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..CLIENTS {
+        let p = subscriber.publication().await;
+        assert!(
+            seen.insert(p.topic.as_str().to_owned()),
+            "{} twice",
+            p.topic
+        );
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    broker.shutdown().await;
+}
+
+/// A client that closes its socket without DISCONNECT ends its connection: its will is
+/// published.
+#[tokio::test]
+async fn a_vanished_client_is_noticed() {
+    let broker = running().await;
+    let mut watcher = Raw::connect(&broker, "watcher").await;
+    watcher.subscribe("wills/+", QoS::AtMostOnce).await;
+    let stream = TcpStream::connect(broker.local_addr()).await.unwrap();
+    let mut doomed = Raw {
+        stream,
+        input: BytesMut::new(),
+        codec: Codec::new(V).with_max_incoming(16 << 20),
+    };
+    let mut connect = Connect::new(V, MqttString::new("doomed").unwrap());
+    connect.will = Some(tern_mqtt::Will::new(
+        TopicName::new("wills/doomed").unwrap(),
+        Bytes::from_static(b"gone"),
+    ));
+    doomed.send(&Packet::Connect(Box::new(connect))).await;
+    assert!(matches!(doomed.next().await, Packet::ConnAck(_)));
+    drop(doomed);
+    let will = watcher.publication().await;
+    assert_eq!(will.topic.as_str(), "wills/doomed");
+    assert_eq!(&will.payload[..], b"gone");
+    broker.shutdown().await;
+}
