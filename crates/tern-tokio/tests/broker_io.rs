@@ -252,3 +252,42 @@ async fn a_vanished_client_is_noticed() {
     assert_eq!(&will.payload[..], b"gone");
     broker.shutdown().await;
 }
+
+/// [MQTT-3.1.2-24]: a client silent for one and a half keep-alive periods is disconnected,
+/// while another client keeps the core busy.
+#[tokio::test]
+async fn a_silent_client_is_disconnected_after_one_and_a_half_keep_alives() {
+    let broker = running().await;
+    let mut busy = Raw::connect(&broker, "chatty").await;
+    let stream = TcpStream::connect(broker.local_addr()).await.unwrap();
+    let mut silent = Raw {
+        stream,
+        input: BytesMut::new(),
+        codec: Codec::new(V).with_max_incoming(16 << 20),
+    };
+    let mut connect = Connect::new(V, MqttString::new("quiet").unwrap());
+    connect.keep_alive = 1;
+    silent.send(&Packet::Connect(Box::new(connect))).await;
+    assert!(matches!(silent.next().await, Packet::ConnAck(_)));
+    let started = tokio::time::Instant::now();
+    let chatter = tokio::spawn(async move {
+        for n in 0..u16::MAX {
+            busy.send(&publish("chatter", vec![0; 64], QoS::AtMostOnce, n))
+                .await;
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    });
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), silent.stream.read(&mut buf))
+        .await
+        .expect("closed within 5 s")
+        .unwrap_or(0);
+    assert_eq!(n, 0, "the broker sent something instead of closing");
+    let after = started.elapsed();
+    assert!(
+        after >= Duration::from_millis(1400),
+        "closed after {after:?}, before 1.5 × the keep alive"
+    );
+    chatter.abort();
+    broker.shutdown().await;
+}

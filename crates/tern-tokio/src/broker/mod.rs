@@ -507,14 +507,18 @@ impl Core {
                     }
                     self.socket_events();
                 }
-                () = tokio::time::sleep_until(deadline) => {
-                    let now = self.now();
-                    self.broker.handle_timeout(now);
-                }
+                // The deadline is handled below.
+                () = tokio::time::sleep_until(deadline) => {}
                 // Sockets still readable after their turn: other tasks get the thread first.
                 () = tokio::task::yield_now(), if more_to_read => {}
             }
             self.read_ready();
+            // Under constant load the branches above are always ready first: the deadline is
+            // checked here too, so keep alive and `$SYS` run on time however busy the core is.
+            if TokioInstant::now() >= deadline {
+                let now = self.now();
+                self.broker.handle_timeout(now);
+            }
             self.events();
             if stopping && self.open == 0 {
                 break;
