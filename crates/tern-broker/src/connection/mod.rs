@@ -85,6 +85,7 @@ mod event;
 mod handshake;
 
 use alloc::collections::{BTreeMap, VecDeque};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::time::Duration;
 
@@ -149,7 +150,8 @@ enum Reauth {
 /// driving loop and the contract with the broker core.
 #[derive(Debug)]
 pub struct Connection {
-    config: ServerConfig,
+    /// Shared by every connection of a broker: one copy, not one per connection.
+    config: Arc<ServerConfig>,
     codec: Codec,
     state: State,
     /// Known from CONNECT; 5.0 before.
@@ -179,8 +181,15 @@ pub struct Connection {
 
 impl Connection {
     /// A connection whose transport was just accepted at `now`; it must send CONNECT within
-    /// [`ServerConfig::connect_timeout`].
+    /// [`ServerConfig::connect_timeout`]. It keeps a copy of `config`; a server with many
+    /// connections shares one with [`Connection::new_shared`].
     pub fn new(now: Instant, config: &ServerConfig) -> Self {
+        Connection::new_shared(now, Arc::new(config.clone()))
+    }
+
+    /// [`Connection::new`] with a configuration shared by many connections: what a broker
+    /// uses, so that a connection costs a pointer rather than a copy of the settings.
+    pub fn new_shared(now: Instant, config: Arc<ServerConfig>) -> Self {
         let max_in =
             usize::try_from(config.limits().max_packet_size().max(1)).unwrap_or(usize::MAX);
         Connection {
@@ -202,7 +211,7 @@ impl Connection {
             pending_subscribes: BTreeMap::new(),
             pending_unsubscribes: BTreeMap::new(),
             reauth: Reauth::Idle,
-            config: config.clone(),
+            config,
         }
     }
 
