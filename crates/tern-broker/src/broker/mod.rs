@@ -1596,8 +1596,8 @@ mod tests {
     #[test]
     fn the_records_of_an_idle_client_stay_small() {
         let sizes = [
-            ("Conn", size_of::<Conn>(), 472),
-            ("Connection", size_of::<Connection>(), 336),
+            ("Conn", size_of::<Conn>(), 200),
+            ("Connection", size_of::<Connection>(), 64),
             ("Entry", size_of::<registry::Entry<ConnectionId>>(), 288),
             ("Session", size_of::<Session>(), 152),
         ];
