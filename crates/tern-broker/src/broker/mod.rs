@@ -1402,7 +1402,7 @@ impl Broker {
                     retain: true,
                     identifiers: identifiers.clone(),
                 };
-                if entry.session.push(delivery).is_err() {
+                if entry.session.push(delivery, &self.config.sessions).is_err() {
                     self.stats.messages_dropped += 1;
                 }
             }
@@ -1598,8 +1598,8 @@ mod tests {
         let sizes = [
             ("Conn", size_of::<Conn>(), 200),
             ("Connection", size_of::<Connection>(), 64),
-            ("Entry", size_of::<registry::Entry<ConnectionId>>(), 288),
-            ("Session", size_of::<Session>(), 152),
+            ("Entry", size_of::<registry::Entry<ConnectionId>>(), 152),
+            ("Session", size_of::<Session>(), 16),
         ];
         for (name, size, budget) in sizes {
             std::println!("size_of::<{name}>() = {size}");

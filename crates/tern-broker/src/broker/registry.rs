@@ -97,7 +97,7 @@ impl<C: Copy> Registry<C> {
         let entry = Entry {
             client_id: client_id.clone(),
             username: None,
-            session: Session::new(self.limits),
+            session: Session::new(),
             connection: None,
             expiry_interval,
             expires_at: None,
@@ -150,7 +150,7 @@ impl<C: Copy> Registry<C> {
             let Some(entry) = self.slots.get(d.client as usize).and_then(Option::as_ref) else {
                 continue;
             };
-            if entry.connection.is_some() && !entry.session.has_room(size) {
+            if entry.connection.is_some() && !entry.session.has_room(size, &self.limits) {
                 return FanOut::Blocked(d.client);
             }
         }
@@ -176,7 +176,7 @@ impl<C: Copy> Registry<C> {
                 retain: d.retain_as_published && message.retain,
                 identifiers: d.subscription_identifiers.into(),
             };
-            match entry.session.push(delivery) {
+            match entry.session.push(delivery, &self.limits) {
                 Ok(()) => {
                     sessions += 1;
                     queued(d.client, entry);
