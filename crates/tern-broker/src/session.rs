@@ -14,9 +14,11 @@
 //! use tern_time::Instant;
 //!
 //! let now = Instant::from_micros(0);
-//! let mut session = Session::new(SessionLimits::default());
+//! // The broker's limits, the same for all its sessions.
+//! let limits = SessionLimits::default();
+//! let mut session = Session::new();
 //! let message = Arc::new(Message::new(TopicName::new("sensors/temperature")?, "21.5", QoS::AtLeastOnce));
-//! session.push(Delivery::new(message, QoS::AtLeastOnce))?;
+//! session.push(Delivery::new(message, QoS::AtLeastOnce), &limits)?;
 //!
 //! // The client's Receive Maximum is 10: the message goes out with a packet identifier...
 //! let Some(Outgoing { packet_id: Some(id), .. }) = session.next_outgoing(now, 10) else { panic!() };
@@ -190,9 +192,22 @@ pub struct Outgoing {
 }
 
 /// The server's state of one session; see the [module](self).
+///
+/// A broker keeps one per client identifier, most of them idle: what it queues, has in
+/// flight or has received is boxed, allocated with the first message and released when the
+/// last one is done. The limits are the broker's, passed to the calls that need them
+/// rather than copied into every session.
 #[derive(Debug, Clone)]
 pub struct Session {
-    limits: SessionLimits,
+    /// `None` while nothing is queued, in flight or received.
+    messages: Option<Box<Messages>>,
+    /// The packet identifier to try next; kept while idle, so identifiers go on counting.
+    next_packet_id: u16,
+}
+
+/// A session's messages: queued, in flight, received.
+#[derive(Debug, Clone, Default)]
+struct Messages {
     queue: VecDeque<Delivery>,
     queued_bytes: usize,
     in_flight: VecDeque<InFlight>,
@@ -203,61 +218,19 @@ pub struct Session {
     received: BTreeSet<PacketId>,
     /// How many of `in_flight` are `unsent`.
     unsent: usize,
-    next_packet_id: u16,
 }
 
-impl Session {
-    /// A new, empty session.
-    pub fn new(limits: SessionLimits) -> Session {
-        Session {
-            limits,
-            queue: VecDeque::new(),
-            queued_bytes: 0,
-            in_flight: VecDeque::new(),
-            in_use: BTreeSet::new(),
-            received: BTreeSet::new(),
-            unsent: 0,
-            next_packet_id: 1,
-        }
+impl Messages {
+    fn is_empty(&self) -> bool {
+        self.queue.is_empty() && self.in_flight.is_empty() && self.received.is_empty()
     }
 
-    /// Queues `delivery` to be sent, unless the queue is at its limit.
-    pub fn push(&mut self, delivery: Delivery) -> Result<(), QueueFull> {
-        let size = delivery.message.size();
-        if self.queue.len() >= self.limits.max_queued
-            || self.queued_bytes.saturating_add(size) > self.limits.max_queued_bytes
-        {
-            return Err(QueueFull(delivery));
-        }
-        self.queued_bytes += size;
-        self.queue.push_back(delivery);
-        Ok(())
-    }
-
-    /// Whether one more message of `size` bytes would fit in the queue.
-    pub fn has_room(&self, size: usize) -> bool {
-        self.queue.len() < self.limits.max_queued
-            && self.queued_bytes.saturating_add(size) <= self.limits.max_queued_bytes
-    }
-
-    /// Messages waiting to be sent.
-    pub fn queued_len(&self) -> usize {
-        self.queue.len()
-    }
-
-    /// QoS 1 and 2 messages sent and not completely acknowledged.
-    pub fn inflight_len(&self) -> usize {
-        self.in_flight.len()
-    }
-
-    /// The next message to send at `now` while the client allows `receive_maximum` QoS 1 and
-    /// 2 messages unacknowledged [MQTT-3.3.4-7]: first the messages a resumed session sends
-    /// again ([`Session::resend`]), then the first one queued, skipping (and forgetting) those
-    /// that expired [MQTT-3.3.2-5]. Messages go strictly in the order they were queued, so a
-    /// QoS 0 message waits behind a QoS 1 message the window holds back. A QoS 1 or 2
-    /// message gets a packet identifier that no message in flight has and is kept until its
-    /// acknowledgement.
-    pub fn next_outgoing(&mut self, now: Instant, receive_maximum: u16) -> Option<Outgoing> {
+    fn next_outgoing(
+        &mut self,
+        now: Instant,
+        receive_maximum: u16,
+        next_packet_id: &mut u16,
+    ) -> Option<Outgoing> {
         while self.unsent > 0 {
             // Those not sent again yet do not count against this connection's window.
             if self.in_flight.len() - self.unsent >= usize::from(receive_maximum) {
@@ -298,7 +271,7 @@ impl Session {
             if self.in_flight.len() >= usize::from(receive_maximum) {
                 return None;
             }
-            let packet_id = self.free_packet_id()?;
+            let packet_id = self.free_packet_id(next_packet_id)?;
             let delivery = self.pop_queued()?;
             self.in_use.insert(packet_id);
             self.in_flight.push_back(InFlight {
@@ -321,11 +294,11 @@ impl Session {
         Some(delivery)
     }
 
-    /// A packet identifier no message in flight uses, counting on from the last one.
-    fn free_packet_id(&mut self) -> Option<PacketId> {
+    /// A packet identifier no message in flight uses, counting on from `next`.
+    fn free_packet_id(&self, next: &mut u16) -> Option<PacketId> {
         for _ in 0..=u16::MAX {
-            let candidate = PacketId::new(self.next_packet_id);
-            self.next_packet_id = self.next_packet_id.checked_add(1).unwrap_or(1);
+            let candidate = PacketId::new(*next);
+            *next = next.checked_add(1).unwrap_or(1);
             if let Some(id) = candidate {
                 if !self.in_use.contains(&id) {
                     return Some(id);
@@ -359,20 +332,7 @@ impl Session {
         }
     }
 
-    /// A PUBACK came for `packet_id`: the QoS 1 message is delivered. `false` when no QoS 1
-    /// message waits for it (the client broke the protocol, or acknowledged twice).
-    pub fn puback(&mut self, packet_id: PacketId) -> bool {
-        match self.position(packet_id, QoS::AtLeastOnce, Stage::Sent) {
-            Some(i) => self.complete(i),
-            None => false,
-        }
-    }
-
-    /// A PUBREC came for `packet_id`. With a success reason code the message is now the
-    /// client's and a PUBREL is to be sent (returns `true`); with an error code (5.0, 0x80 and
-    /// above) the exchange ends here and nothing is sent [MQTT-4.3.3-4]. `false` when no QoS 2
-    /// message waits for a PUBREC with that identifier.
-    pub fn pubrec(&mut self, packet_id: PacketId, failed: bool) -> bool {
+    fn pubrec(&mut self, packet_id: PacketId, failed: bool) -> bool {
         let Some(i) = self.position(packet_id, QoS::ExactlyOnce, Stage::Sent) else {
             return false;
         };
@@ -391,23 +351,7 @@ impl Session {
         true
     }
 
-    /// A PUBCOMP came for `packet_id`: the QoS 2 exchange is complete. `false` when no PUBREL
-    /// of ours waits for it.
-    pub fn pubcomp(&mut self, packet_id: PacketId) -> bool {
-        match self.position(packet_id, QoS::ExactlyOnce, Stage::Released) {
-            Some(i) => self.complete(i),
-            None => false,
-        }
-    }
-
-    /// The client came back to this session: returns the PUBREL packets to send again, in
-    /// the order their PUBREC came, and makes every PUBLISH not acknowledged (PUBACK /
-    /// PUBREC) yet the next that [`Session::next_outgoing`] gives, again with DUP set and
-    /// their packet identifiers, in the order first sent [MQTT-4.4.0-1], as the new
-    /// connection's Receive Maximum lets them out [MQTT-3.3.4-9]. Messages that expired
-    /// meanwhile are dropped rather than sent again (unless their PUBREL is due: the client
-    /// has them already).
-    pub fn resend(&mut self, now: Instant) -> impl Iterator<Item = PacketId> + '_ {
+    fn resend(&mut self, now: Instant) {
         let in_use = &mut self.in_use;
         self.in_flight.retain(|f| {
             let keep = f.stage == Stage::Released || !f.delivery.message.is_expired(now);
@@ -421,8 +365,129 @@ impl Session {
             f.unsent = f.stage == Stage::Sent;
             self.unsent += usize::from(f.unsent);
         }
-        self.in_flight
+    }
+}
+
+impl Default for Session {
+    fn default() -> Session {
+        Session::new()
+    }
+}
+
+impl Session {
+    /// A new, empty session.
+    pub fn new() -> Session {
+        Session {
+            messages: None,
+            next_packet_id: 1,
+        }
+    }
+
+    /// The messages, allocated if the session had none.
+    fn messages(&mut self) -> &mut Messages {
+        self.messages.get_or_insert_with(Box::default)
+    }
+
+    /// Runs `f` on the messages, if there are any, and lets them go once none is left.
+    fn with_messages<T>(&mut self, f: impl FnOnce(&mut Messages) -> T) -> Option<T> {
+        let messages = self.messages.as_deref_mut()?;
+        let out = f(messages);
+        if messages.is_empty() {
+            self.messages = None;
+        }
+        Some(out)
+    }
+
+    /// Queues `delivery` to be sent, unless the queue is at one of `limits`.
+    pub fn push(&mut self, delivery: Delivery, limits: &SessionLimits) -> Result<(), QueueFull> {
+        let size = delivery.message.size();
+        if !self.has_room(size, limits) {
+            return Err(QueueFull(delivery));
+        }
+        let messages = self.messages();
+        messages.queued_bytes += size;
+        messages.queue.push_back(delivery);
+        Ok(())
+    }
+
+    /// Whether one more message of `size` bytes would fit in the queue within `limits`.
+    pub fn has_room(&self, size: usize, limits: &SessionLimits) -> bool {
+        let (queued, bytes) = self
+            .messages
+            .as_ref()
+            .map_or((0, 0), |m| (m.queue.len(), m.queued_bytes));
+        queued < limits.max_queued && bytes.saturating_add(size) <= limits.max_queued_bytes
+    }
+
+    /// Messages waiting to be sent.
+    pub fn queued_len(&self) -> usize {
+        self.messages.as_ref().map_or(0, |m| m.queue.len())
+    }
+
+    /// QoS 1 and 2 messages sent and not completely acknowledged.
+    pub fn inflight_len(&self) -> usize {
+        self.messages.as_ref().map_or(0, |m| m.in_flight.len())
+    }
+
+    /// The next message to send at `now` while the client allows `receive_maximum` QoS 1 and
+    /// 2 messages unacknowledged [MQTT-3.3.4-7]: first the messages a resumed session sends
+    /// again ([`Session::resend`]), then the first one queued, skipping (and forgetting) those
+    /// that expired [MQTT-3.3.2-5]. Messages go strictly in the order they were queued, so a
+    /// QoS 0 message waits behind a QoS 1 message the window holds back. A QoS 1 or 2
+    /// message gets a packet identifier that no message in flight has and is kept until its
+    /// acknowledgement.
+    pub fn next_outgoing(&mut self, now: Instant, receive_maximum: u16) -> Option<Outgoing> {
+        let mut next = self.next_packet_id;
+        let out = self.with_messages(|m| m.next_outgoing(now, receive_maximum, &mut next));
+        self.next_packet_id = next;
+        out.flatten()
+    }
+
+    /// A PUBACK came for `packet_id`: the QoS 1 message is delivered. `false` when no QoS 1
+    /// message waits for it (the client broke the protocol, or acknowledged twice).
+    pub fn puback(&mut self, packet_id: PacketId) -> bool {
+        self.with_messages(
+            |m| match m.position(packet_id, QoS::AtLeastOnce, Stage::Sent) {
+                Some(i) => m.complete(i),
+                None => false,
+            },
+        )
+        .unwrap_or(false)
+    }
+
+    /// A PUBREC came for `packet_id`. With a success reason code the message is now the
+    /// client's and a PUBREL is to be sent (returns `true`); with an error code (5.0, 0x80 and
+    /// above) the exchange ends here and nothing is sent [MQTT-4.3.3-4]. `false` when no QoS 2
+    /// message waits for a PUBREC with that identifier.
+    pub fn pubrec(&mut self, packet_id: PacketId, failed: bool) -> bool {
+        self.with_messages(|m| m.pubrec(packet_id, failed))
+            .unwrap_or(false)
+    }
+
+    /// A PUBCOMP came for `packet_id`: the QoS 2 exchange is complete. `false` when no PUBREL
+    /// of ours waits for it.
+    pub fn pubcomp(&mut self, packet_id: PacketId) -> bool {
+        self.with_messages(
+            |m| match m.position(packet_id, QoS::ExactlyOnce, Stage::Released) {
+                Some(i) => m.complete(i),
+                None => false,
+            },
+        )
+        .unwrap_or(false)
+    }
+
+    /// The client came back to this session: returns the PUBREL packets to send again, in
+    /// the order their PUBREC came, and makes every PUBLISH not acknowledged (PUBACK /
+    /// PUBREC) yet the next that [`Session::next_outgoing`] gives, again with DUP set and
+    /// their packet identifiers, in the order first sent [MQTT-4.4.0-1], as the new
+    /// connection's Receive Maximum lets them out [MQTT-3.3.4-9]. Messages that expired
+    /// meanwhile are dropped rather than sent again (unless their PUBREL is due: the client
+    /// has them already).
+    pub fn resend(&mut self, now: Instant) -> impl Iterator<Item = PacketId> + '_ {
+        self.with_messages(|m| m.resend(now));
+        self.messages
             .iter()
+            .flat_map(|m| m.in_flight.iter())
             .filter(|f| f.stage == Stage::Released)
             .map(|f| f.packet_id)
     }
@@ -431,24 +496,27 @@ impl Session {
     /// PUBREC), `false` when it is a duplicate of one whose PUBREL has not come (send PUBREC
     /// again and do not deliver it twice [MQTT-4.3.3-9]).
     pub fn receive_qos2(&mut self, packet_id: PacketId) -> bool {
-        self.received.insert(packet_id)
+        self.messages().received.insert(packet_id)
     }
 
     /// Whether `packet_id` names a QoS 2 message received and not yet released: a PUBLISH
     /// with it is a duplicate.
     pub fn is_received(&self, packet_id: PacketId) -> bool {
-        self.received.contains(&packet_id)
+        self.messages
+            .as_ref()
+            .is_some_and(|m| m.received.contains(&packet_id))
     }
 
     /// A PUBREL came for `packet_id`: the identifier is free again. `false` when it named no
     /// message received (5.0 answers PUBCOMP 0x92 Packet Identifier not found).
     pub fn release(&mut self, packet_id: PacketId) -> bool {
-        self.received.remove(&packet_id)
+        self.with_messages(|m| m.received.remove(&packet_id))
+            .unwrap_or(false)
     }
 
     /// QoS 2 messages received whose PUBREL has not come.
     pub fn received_len(&self) -> usize {
-        self.received.len()
+        self.messages.as_ref().map_or(0, |m| m.received.len())
     }
 }
 
@@ -475,9 +543,9 @@ mod tests {
 
     #[test]
     fn mqtt_3_3_4_7_the_receive_maximum_holds_qos_1_and_2_back() {
-        let mut s = Session::new(SessionLimits::default());
+        let (mut s, limits) = (Session::new(), SessionLimits::default());
         for _ in 0..3 {
-            s.push(delivery("t", QoS::AtLeastOnce)).unwrap();
+            s.push(delivery("t", QoS::AtLeastOnce), &limits).unwrap();
         }
         assert!(s.next_outgoing(at(0), 2).is_some());
         assert!(s.next_outgoing(at(0), 2).is_some());
@@ -489,10 +557,10 @@ mod tests {
 
     #[test]
     fn qos_0_needs_no_window_but_keeps_its_place_in_the_queue() {
-        let mut s = Session::new(SessionLimits::default());
-        s.push(delivery("a", QoS::AtMostOnce)).unwrap();
-        s.push(delivery("b", QoS::AtLeastOnce)).unwrap();
-        s.push(delivery("c", QoS::AtMostOnce)).unwrap();
+        let (mut s, limits) = (Session::new(), SessionLimits::default());
+        s.push(delivery("a", QoS::AtMostOnce), &limits).unwrap();
+        s.push(delivery("b", QoS::AtLeastOnce), &limits).unwrap();
+        s.push(delivery("c", QoS::AtMostOnce), &limits).unwrap();
         let first = s.next_outgoing(at(0), 0).unwrap();
         assert_eq!(
             (first.packet_id, first.delivery.message.topic.as_str()),
@@ -505,12 +573,16 @@ mod tests {
 
     #[test]
     fn mqtt_3_3_2_5_expired_messages_are_not_sent() {
-        let mut s = Session::new(SessionLimits::default());
+        let (mut s, limits) = (Session::new(), SessionLimits::default());
         let mut m = Message::new(TopicName::new("t").unwrap(), "x", QoS::AtLeastOnce);
         m.expires_at = Some(at(10));
-        s.push(Delivery::new(Arc::new(m.clone()), QoS::AtLeastOnce))
+        s.push(
+            Delivery::new(Arc::new(m.clone()), QoS::AtLeastOnce),
+            &limits,
+        )
+        .unwrap();
+        s.push(delivery("fresh", QoS::AtLeastOnce), &limits)
             .unwrap();
-        s.push(delivery("fresh", QoS::AtLeastOnce)).unwrap();
         let out = s.next_outgoing(at(10), 10).unwrap();
         assert_eq!(out.delivery.message.topic.as_str(), "fresh");
         assert_eq!(s.queued_len(), 0);
@@ -530,8 +602,8 @@ mod tests {
 
     #[test]
     fn mqtt_4_3_3_qos_2_outbound_goes_pubrec_pubrel_pubcomp() {
-        let mut s = Session::new(SessionLimits::default());
-        s.push(delivery("t", QoS::ExactlyOnce)).unwrap();
+        let (mut s, limits) = (Session::new(), SessionLimits::default());
+        s.push(delivery("t", QoS::ExactlyOnce), &limits).unwrap();
         let out = s.next_outgoing(at(0), 10).unwrap();
         let pid = out.packet_id.unwrap();
         // PUBACK is not the answer to a QoS 2 PUBLISH, nor PUBCOMP before PUBREC.
@@ -546,8 +618,8 @@ mod tests {
 
     #[test]
     fn mqtt_4_3_3_4_a_failed_pubrec_ends_the_exchange() {
-        let mut s = Session::new(SessionLimits::default());
-        s.push(delivery("t", QoS::ExactlyOnce)).unwrap();
+        let (mut s, limits) = (Session::new(), SessionLimits::default());
+        s.push(delivery("t", QoS::ExactlyOnce), &limits).unwrap();
         let pid = s.next_outgoing(at(0), 10).unwrap().packet_id.unwrap();
         assert!(!s.pubrec(pid, true));
         assert_eq!(s.inflight_len(), 0);
@@ -555,15 +627,16 @@ mod tests {
 
     #[test]
     fn mqtt_4_4_0_1_a_resumed_session_resends_in_the_original_order() {
-        let mut s = Session::new(SessionLimits::default());
-        s.push(delivery("one", QoS::ExactlyOnce)).unwrap();
-        s.push(delivery("two", QoS::AtLeastOnce)).unwrap();
-        s.push(delivery("three", QoS::ExactlyOnce)).unwrap();
+        let (mut s, limits) = (Session::new(), SessionLimits::default());
+        s.push(delivery("one", QoS::ExactlyOnce), &limits).unwrap();
+        s.push(delivery("two", QoS::AtLeastOnce), &limits).unwrap();
+        s.push(delivery("three", QoS::ExactlyOnce), &limits)
+            .unwrap();
         let ids: Vec<PacketId> = (0..3)
             .map(|_| s.next_outgoing(at(0), 10).unwrap().packet_id.unwrap())
             .collect();
         assert!(s.pubrec(ids[0], false));
-        s.push(delivery("four", QoS::AtMostOnce)).unwrap();
+        s.push(delivery("four", QoS::AtMostOnce), &limits).unwrap();
         let pubrels: Vec<PacketId> = s.resend(at(1)).collect();
         assert_eq!(pubrels, [ids[0]]);
         let again = s.next_outgoing(at(1), 10).unwrap();
@@ -581,9 +654,9 @@ mod tests {
 
     #[test]
     fn mqtt_3_3_4_9_a_resumed_session_resends_within_the_new_receive_maximum() {
-        let mut s = Session::new(SessionLimits::default());
+        let (mut s, limits) = (Session::new(), SessionLimits::default());
         for topic in ["one", "two", "three"] {
-            s.push(delivery(topic, QoS::ExactlyOnce)).unwrap();
+            s.push(delivery(topic, QoS::ExactlyOnce), &limits).unwrap();
         }
         let ids: Vec<PacketId> = (0..3)
             .map(|_| s.next_outgoing(at(0), 10).unwrap().packet_id.unwrap())
@@ -605,23 +678,39 @@ mod tests {
 
     #[test]
     fn packet_ids_in_flight_are_never_reused() {
-        let mut s = Session::new(SessionLimits::default().max_queued(100_000));
+        let (mut s, limits) = (Session::new(), SessionLimits::default().max_queued(100_000));
         // Fill 65,534 identifiers, free one in the middle: the next message gets that one.
         for _ in 0..65_535 {
-            s.push(delivery("t", QoS::AtLeastOnce)).unwrap();
+            s.push(delivery("t", QoS::AtLeastOnce), &limits).unwrap();
         }
         for _ in 0..65_535 {
             s.next_outgoing(at(0), u16::MAX).unwrap();
         }
         assert!(s.puback(id(777)));
-        s.push(delivery("t", QoS::AtLeastOnce)).unwrap();
+        s.push(delivery("t", QoS::AtLeastOnce), &limits).unwrap();
         let next = s.next_outgoing(at(0), u16::MAX).unwrap();
         assert_eq!(next.packet_id, Some(id(777)));
     }
 
     #[test]
+    fn an_idle_session_holds_no_messages_part_and_its_packet_ids_go_on() {
+        let (mut s, limits) = (Session::new(), SessionLimits::default());
+        s.push(delivery("t", QoS::AtLeastOnce), &limits).unwrap();
+        let first = s.next_outgoing(at(0), 10).unwrap().packet_id.unwrap();
+        assert!(s.messages.is_some());
+        assert!(s.puback(first));
+        assert!(s.messages.is_none());
+        assert!(s.receive_qos2(id(9)));
+        assert!(s.release(id(9)));
+        assert!(s.messages.is_none());
+        s.push(delivery("t", QoS::AtLeastOnce), &limits).unwrap();
+        let second = s.next_outgoing(at(0), 10).unwrap().packet_id.unwrap();
+        assert_eq!((first, second), (id(1), id(2)));
+    }
+
+    #[test]
     fn mqtt_4_3_3_9_a_qos_2_duplicate_is_not_delivered_twice() {
-        let mut s = Session::new(SessionLimits::default());
+        let mut s = Session::new();
         assert!(s.receive_qos2(id(5)));
         assert!(!s.receive_qos2(id(5)));
         assert!(s.is_received(id(5)));
@@ -633,16 +722,18 @@ mod tests {
 
     #[test]
     fn the_queue_refuses_beyond_its_limits_and_gives_the_delivery_back() {
-        let mut s = Session::new(SessionLimits::default().max_queued(2));
-        s.push(delivery("a", QoS::AtLeastOnce)).unwrap();
-        s.push(delivery("b", QoS::AtLeastOnce)).unwrap();
-        let refused = s.push(delivery("c", QoS::AtLeastOnce)).unwrap_err();
+        let (mut s, limits) = (Session::new(), SessionLimits::default().max_queued(2));
+        s.push(delivery("a", QoS::AtLeastOnce), &limits).unwrap();
+        s.push(delivery("b", QoS::AtLeastOnce), &limits).unwrap();
+        let refused = s
+            .push(delivery("c", QoS::AtLeastOnce), &limits)
+            .unwrap_err();
         assert_eq!(refused.0.message.topic.as_str(), "c");
-        let mut s = Session::new(SessionLimits::default().max_queued_bytes(5));
-        s.push(delivery("ab", QoS::AtMostOnce)).unwrap(); // 2 + 1 bytes
-        assert!(!s.has_room(3));
-        assert!(s.push(delivery("cd", QoS::AtMostOnce)).is_err());
+        let (mut s, limits) = (Session::new(), SessionLimits::default().max_queued_bytes(5));
+        s.push(delivery("ab", QoS::AtMostOnce), &limits).unwrap(); // 2 + 1 bytes
+        assert!(!s.has_room(3, &limits));
+        assert!(s.push(delivery("cd", QoS::AtMostOnce), &limits).is_err());
         s.next_outgoing(at(0), 0).unwrap();
-        assert!(s.has_room(3));
+        assert!(s.has_room(3, &limits));
     }
 }

@@ -224,21 +224,15 @@ struct PendingWill {
 }
 
 /// One transport connection and what the core knows about it.
+///
+/// The broker keeps one inline per connection, so it holds only what every connection
+/// needs: the client identifier and user name are the session's (in the registry), and
+/// what a connection has only at times is boxed ([`ConnExtra`]).
 struct Conn {
     generation: u32,
     connection: Connection,
     session: Option<SessionKey>,
-    client_id: MqttString,
-    username: Option<MqttString>,
-    will: Option<PendingWill>,
-    /// A publication waiting for room at a connected subscriber; nothing more of this
-    /// connection is processed (or read) meanwhile.
-    /// (Boxed: rare, and a `Publish` would make every connection's record larger.)
-    blocked: Option<Box<Publish>>,
-    /// A CONNECT waiting for [`Broker::authenticated`].
-    authenticating: Option<Box<Connect>>,
-    /// An enhanced authentication in progress (boxed: most connections have none).
-    enhanced: Option<Box<Enhanced>>,
+    extra: Option<Box<ConnExtra>>,
     /// An [`Event::Transmit`] is out and not yet followed by `poll_transmit`.
     transmit_signalled: bool,
     close_signalled: bool,
@@ -246,6 +240,50 @@ struct Conn {
     scheduled: Option<Instant>,
     /// Accepted beyond the connection limit: its CONNECT is refused with 0x89 Server busy.
     over_limit: bool,
+}
+
+/// What a connection has only at times (a will, a wait, an authentication in progress).
+#[derive(Default)]
+struct ConnExtra {
+    will: Option<PendingWill>,
+    /// A publication waiting for room at a connected subscriber; nothing more of this
+    /// connection is processed (or read) meanwhile. (Boxed: rarer still than a will, and
+    /// a `Publish` is large.)
+    blocked: Option<Box<Publish>>,
+    /// A CONNECT waiting for [`Broker::authenticated`].
+    authenticating: Option<Box<Connect>>,
+    /// An enhanced authentication in progress.
+    enhanced: Option<Enhanced>,
+}
+
+impl Conn {
+    fn extra(&mut self) -> &mut ConnExtra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    /// Takes a part out of the extra record, letting the record go once it is empty.
+    fn take<T>(&mut self, part: impl FnOnce(&mut ConnExtra) -> Option<T>) -> Option<T> {
+        let extra = self.extra.as_deref_mut()?;
+        let taken = part(extra);
+        if extra.will.is_none()
+            && extra.blocked.is_none()
+            && extra.authenticating.is_none()
+            && extra.enhanced.is_none()
+        {
+            self.extra = None;
+        }
+        taken
+    }
+
+    fn is_blocked(&self) -> bool {
+        self.extra.as_ref().is_some_and(|e| e.blocked.is_some())
+    }
+
+    fn is_authenticating(&self) -> bool {
+        self.extra
+            .as_ref()
+            .is_some_and(|e| e.authenticating.is_some())
+    }
 }
 
 /// One connection's enhanced authentication in progress, from the CONNECT (or AUTH 0x19
@@ -259,6 +297,8 @@ struct Enhanced {
 /// The sans-IO MQTT broker; see the [module](self).
 pub struct Broker {
     config: BrokerConfig,
+    /// `config.server`, shared by every connection.
+    server: Arc<ServerConfig>,
     started: Instant,
     slots: Vec<Option<Conn>>,
     /// Generation of each slot, kept when the slot is empty.
@@ -309,6 +349,7 @@ impl Broker {
             next_sys: config.sys_interval.map(|_| now),
             sys: SysTopics::new(config.version),
             registry: Registry::new(config.sessions),
+            server: Arc::new(config.server.clone()),
             config,
             started: now,
             slots: Vec::new(),
@@ -433,14 +474,9 @@ impl Broker {
         let generation = self.generations.get(index as usize).copied().unwrap_or(0);
         let conn = Conn {
             generation,
-            connection: Connection::new(now, &self.config.server),
+            connection: Connection::new_shared(now, self.server.clone()),
             session: None,
-            client_id: MqttString::default(),
-            username: None,
-            will: None,
-            blocked: None,
-            authenticating: None,
-            enhanced: None,
+            extra: None,
             transmit_signalled: false,
             close_signalled: false,
             scheduled: None,
@@ -535,9 +571,8 @@ impl Broker {
     /// Whether connection `id` is to be read: not while its CONNECT awaits a decision, a
     /// publication of it waits for room, or after its end.
     pub fn wants_read(&self, id: ConnectionId) -> bool {
-        self.conn(id).is_some_and(|c| {
-            c.connection.wants_read() && c.blocked.is_none() && c.authenticating.is_none()
-        })
+        self.conn(id)
+            .is_some_and(|c| c.connection.wants_read() && !c.is_blocked() && !c.is_authenticating())
     }
 
     /// The next thing for the adapter to do.
@@ -570,7 +605,7 @@ impl Broker {
         let Some(conn) = self.conn_mut(id) else {
             return;
         };
-        let Some(connect) = conn.authenticating.take() else {
+        let Some(connect) = conn.take(|e| e.authenticating.take()) else {
             return;
         };
         if allowed {
@@ -614,7 +649,7 @@ impl Broker {
             let Some(conn) = self.conn_mut(id) else {
                 return;
             };
-            if conn.blocked.is_some() || conn.authenticating.is_some() {
+            if conn.is_blocked() || conn.is_authenticating() {
                 break;
             }
             let Some(event) = conn.connection.poll_event() else {
@@ -780,7 +815,7 @@ impl Broker {
                 password: connect.password.clone(),
             };
             if let Some(conn) = self.conn_mut(id) {
-                conn.authenticating = Some(connect);
+                conn.extra().authenticating = Some(connect);
             }
             self.events.push_back(event);
             return;
@@ -803,11 +838,18 @@ impl Broker {
         let Some(conn) = self.conn(id) else {
             return;
         };
-        let client_id = connect.as_ref().map_or(&conn.client_id, |c| &c.client_id);
+        // A re-authentication's client is the session's.
+        let client_id = match &connect {
+            Some(c) => c.client_id.as_str(),
+            None => conn
+                .session
+                .and_then(|key| self.registry.get(key))
+                .map_or("", |e| &*e.client_id),
+        };
         let exchange = self
             .enhanced_auth
             .as_deref()
-            .and_then(|hook| hook.begin(method.as_str(), client_id.as_str()));
+            .and_then(|hook| hook.begin(method.as_str(), client_id));
         let Some(mut exchange) = exchange else {
             // A method not offered [MQTT-4.12.0-1].
             self.auth_failed(id, ReasonCode::BadAuthenticationMethod);
@@ -815,7 +857,7 @@ impl Broker {
         };
         let step = exchange.step(method.as_str(), data.as_deref());
         if let Some(conn) = self.conn_mut(id) {
-            conn.enhanced = Some(Box::new(Enhanced { exchange, connect }));
+            conn.extra().enhanced = Some(Enhanced { exchange, connect });
         }
         self.auth_step(now, id, step);
     }
@@ -830,7 +872,7 @@ impl Broker {
     ) {
         let step = self
             .conn_mut(id)
-            .and_then(|c| c.enhanced.as_mut())
+            .and_then(|c| c.extra.as_mut()?.enhanced.as_mut())
             .map(|e| e.exchange.step(method.as_str(), data.as_deref()));
         match step {
             Some(step) => self.auth_step(now, id, step),
@@ -856,7 +898,7 @@ impl Broker {
                 }
             }
             AuthStep::Success(data) => {
-                let Some(enhanced) = conn.enhanced.take() else {
+                let Some(enhanced) = conn.take(|e| e.enhanced.take()) else {
                     return;
                 };
                 let data = data.map(Bytes::from);
@@ -882,7 +924,7 @@ impl Broker {
         let Some(conn) = self.conn_mut(id) else {
             return;
         };
-        conn.enhanced = None;
+        conn.take(|e| e.enhanced.take());
         if conn.connection.is_connected() {
             let _ = conn.connection.disconnect(code);
         } else {
@@ -944,19 +986,22 @@ impl Broker {
             Some(key) if !clean_start => (key, true),
             Some(key) => {
                 self.remove_session(key);
-                (self.registry.create(client_id.clone(), expiry), false)
+                (self.registry.create(&client_id, expiry), false)
             }
-            None => (self.registry.create(client_id.clone(), expiry), false),
+            None => (self.registry.create(&client_id, expiry), false),
         };
         if let Some(entry) = self.registry.get_mut(key) {
             entry.connection = Some(id);
-            entry.username = username.clone();
+            // A copy of its own: the CONNECT's string shares the buffer it came in.
+            entry.username = username.as_deref().map(Box::from);
             entry.expiry_interval = expiry;
-            entry.expires_at = None;
-            // A connection to the session before the will's delay ends cancels it
-            // [MQTT-3.1.3-9].
-            entry.will = None;
-            entry.will_at = None;
+            // The offline deadlines end; a connection to the session before the will's
+            // delay ends cancels it [MQTT-3.1.3-9].
+            if let Some(offline) = entry.offline.as_mut() {
+                offline.expires_at = None;
+                offline.will = None;
+                offline.will_at = None;
+            }
         }
         self.schedule_session(key);
         let will = will.map(|w| self.will_message(now, w));
@@ -964,9 +1009,9 @@ impl Broker {
             return;
         };
         conn.session = Some(key);
-        conn.client_id = client_id;
-        conn.username = username;
-        conn.will = will;
+        if will.is_some() {
+            conn.extra().will = will;
+        }
         if conn
             .connection
             .accept_with_auth(now, present, assigned, auth_data)
@@ -1032,8 +1077,8 @@ impl Broker {
         let Some(key) = conn.session.take() else {
             return;
         };
-        let will = conn.will.take();
-        conn.blocked = None;
+        let will = conn.take(|e| e.will.take());
+        conn.take(|e| e.blocked.take());
         self.blocked.remove(&id);
         self.stats.clients_connected = self.stats.clients_connected.saturating_sub(1);
         let Some(entry) = self.registry.get_mut(key) else {
@@ -1049,8 +1094,9 @@ impl Broker {
         match will {
             Some(will) if will.delay > 0 && expiry > 0 => {
                 let delay = will.delay.min(expiry);
-                entry.will_at = Some(now + Duration::from_secs(u64::from(delay)));
-                entry.will = Some(will.message);
+                let offline = entry.offline();
+                offline.will_at = Some(now + Duration::from_secs(u64::from(delay)));
+                offline.will = Some(will.message);
             }
             Some(will) => {
                 self.route(now, None, will.message);
@@ -1059,11 +1105,11 @@ impl Broker {
         }
         if let Some(entry) = self.registry.get_mut(key) {
             if expiry == 0 {
-                if entry.will.is_none() {
+                if !entry.has_will() {
                     self.registry.remove(key);
                 }
             } else if expiry != NEVER {
-                entry.expires_at = Some(now + Duration::from_secs(u64::from(expiry)));
+                entry.offline().expires_at = Some(now + Duration::from_secs(u64::from(expiry)));
             }
         }
         self.schedule_session(key);
@@ -1077,14 +1123,14 @@ impl Broker {
         let (old, next) = match self.registry.get_mut(key) {
             Some(entry) => {
                 let next = if entry.connection.is_none() {
-                    [entry.will_at, entry.expires_at]
+                    [entry.will_at(), entry.expires_at()]
                         .into_iter()
                         .flatten()
                         .min()
                 } else {
                     None
                 };
-                (core::mem::replace(&mut entry.scheduled, next), next)
+                (entry.set_scheduled(next), next)
             }
             None => return,
         };
@@ -1101,7 +1147,11 @@ impl Broker {
 
     /// Ends session `key`, unfiling its deadline first (its key may be reused at once).
     fn remove_session(&mut self, key: SessionKey) {
-        if let Some(at) = self.registry.get_mut(key).and_then(|e| e.scheduled.take()) {
+        if let Some(at) = self
+            .registry
+            .get_mut(key)
+            .and_then(|e| e.set_scheduled(None))
+        {
             self.session_timers.remove(&(at, key));
         }
         self.registry.remove(key);
@@ -1117,27 +1167,32 @@ impl Broker {
             let Some(entry) = self.registry.get_mut(key) else {
                 continue;
             };
-            entry.scheduled = None;
+            entry.set_scheduled(None);
             if entry.connection.is_some() {
                 continue;
             }
-            if entry.will_at.is_some_and(|at| at <= now) {
-                entry.will_at = None;
-                if let Some(will) = entry.will.take() {
+            if entry.will_at().is_some_and(|at| at <= now) {
+                let offline = entry.offline();
+                offline.will_at = None;
+                let will = offline.will.take();
+                entry.tidy_offline();
+                if let Some(will) = will {
                     self.route(now, None, will);
                 }
             }
             let Some(entry) = self.registry.get(key) else {
                 continue;
             };
-            let over = entry.expires_at.is_some_and(|at| at <= now)
-                || (entry.expiry_interval == 0 && entry.will.is_none());
+            let over = entry.expires_at().is_some_and(|at| at <= now)
+                || (entry.expiry_interval == 0 && !entry.has_will());
             if over {
-                if let Some(entry) = self.registry.get_mut(key) {
-                    // A will still delayed goes out when its session ends.
-                    if let Some(will) = entry.will.take() {
-                        self.route(now, None, will);
-                    }
+                // A will still delayed goes out when its session ends.
+                let will = self
+                    .registry
+                    .get_mut(key)
+                    .and_then(|e| e.offline.as_mut()?.will.take());
+                if let Some(will) = will {
+                    self.route(now, None, will);
                 }
                 self.registry.remove(key);
             } else {
@@ -1169,12 +1224,9 @@ impl Broker {
                 }
             }
         }
-        if let (Some(authorizer), Some(conn)) = (&self.authorizer, self.conn(id)) {
-            let allowed = authorizer.may_publish(
-                conn.client_id.as_str(),
-                conn.username.as_ref().map(MqttString::as_str),
-                &publish.topic,
-            );
+        if let (Some(authorizer), Some(entry)) = (&self.authorizer, self.registry.get(key)) {
+            let allowed =
+                authorizer.may_publish(&entry.client_id, entry.username.as_deref(), &publish.topic);
             if !allowed {
                 self.acknowledge(id, publish.qos, packet_id, ReasonCode::NotAuthorized);
                 return;
@@ -1204,7 +1256,7 @@ impl Broker {
                 // Tried again whenever a connection takes messages; until then this
                 // connection is neither processed nor read.
                 if let Some(conn) = self.conn_mut(id) {
-                    conn.blocked = Some(Box::new(publish));
+                    conn.extra().blocked = Some(Box::new(publish));
                 }
                 self.blocked.insert(id);
                 self.stats.messages_received = self.stats.messages_received.saturating_sub(1);
@@ -1270,11 +1322,7 @@ impl Broker {
             from,
             |entry| {
                 authorizer.is_none_or(|a| {
-                    a.may_receive(
-                        entry.client_id.as_str(),
-                        entry.username.as_ref().map(MqttString::as_str),
-                        &message.topic,
-                    )
+                    a.may_receive(&entry.client_id, entry.username.as_deref(), &message.topic)
                 })
             },
             |_, entry| {
@@ -1308,13 +1356,13 @@ impl Broker {
                 self.blocked.remove(&id);
                 continue;
             };
-            let Some(publish) = conn.blocked.take() else {
+            let Some(publish) = conn.take(|e| e.blocked.take()) else {
                 self.blocked.remove(&id);
                 continue;
             };
             self.blocked.remove(&id);
             self.publish(now, id, *publish);
-            let still = self.conn(id).is_some_and(|c| c.blocked.is_some());
+            let still = self.conn(id).is_some_and(Conn::is_blocked);
             if !still {
                 self.drive(now, id);
                 self.events.push_back(Event::Resume(id));
@@ -1335,11 +1383,10 @@ impl Broker {
         let mut codes = Vec::with_capacity(subscribe.subscriptions.len());
         for s in &subscribe.subscriptions {
             let allowed = self.authorizer.as_deref().is_none_or(|a| {
-                let conn = self.conn(id);
+                let entry = self.registry.get(key);
                 a.may_subscribe(
-                    conn.map_or("", |c| c.client_id.as_str()),
-                    conn.and_then(|c| c.username.as_ref())
-                        .map(MqttString::as_str),
+                    entry.map_or("", |e| &e.client_id),
+                    entry.and_then(|e| e.username.as_deref()),
                     &s.filter,
                 )
             });
@@ -1408,7 +1455,7 @@ impl Broker {
                     retain: true,
                     identifiers: identifiers.clone(),
                 };
-                if entry.session.push(delivery).is_err() {
+                if entry.session.push(delivery, &self.config.sessions).is_err() {
                     self.stats.messages_dropped += 1;
                 }
             }
@@ -1584,5 +1631,32 @@ impl Authorizer for crate::auth::acl::Acl {
 
     fn may_receive(&self, client_id: &str, username: Option<&str>, topic: &TopicName) -> bool {
         self.check_receive(client_id, username, topic)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use core::mem::size_of;
+
+    use super::*;
+    use crate::session::Session;
+
+    /// `tests/idle_memory.rs` counts what an idle client costs in all; this names the record
+    /// that grew when that count goes up. Every connection has a `Conn` inline in
+    /// `Broker::slots` and every session an `Entry` inline in the registry.
+    #[test]
+    fn the_records_of_an_idle_client_stay_small() {
+        let sizes = [
+            ("Conn", size_of::<Conn>(), 104),
+            ("Connection", size_of::<Connection>(), 64),
+            ("Entry", size_of::<registry::Entry<ConnectionId>>(), 72),
+            ("Session", size_of::<Session>(), 16),
+        ];
+        for (name, size, budget) in sizes {
+            std::println!("size_of::<{name}>() = {size}");
+            assert!(size <= budget, "{name}: {size} B, budget {budget} B");
+        }
     }
 }

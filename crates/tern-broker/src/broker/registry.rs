@@ -4,11 +4,12 @@
 //! A session has a small integer key ([`SessionKey`]) that the subscription tree uses; the key
 //! is reused only after the session and all its subscriptions are gone.
 
+use alloc::boxed::Box;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
 
-use tern_mqtt::{MqttString, QoS};
+use tern_mqtt::QoS;
 use tern_time::Instant;
 
 use crate::session::{Delivery, Message, Session, SessionLimits};
@@ -21,17 +22,29 @@ pub(crate) type SessionKey = u32;
 pub(crate) const NEVER: u32 = u32::MAX;
 
 /// One session and what the broker knows about its client.
+///
+/// The registry keeps one inline per session, so it holds only what every session needs;
+/// what only an offline session has is boxed ([`Offline`]).
 #[derive(Debug)]
 pub(crate) struct Entry<C> {
-    pub(crate) client_id: MqttString,
+    /// Shared with the registry's index by client identifier: one copy of the string.
+    pub(crate) client_id: Arc<str>,
     /// The user name the client connected with last (for the ACL).
-    pub(crate) username: Option<MqttString>,
+    pub(crate) username: Option<Box<str>>,
     pub(crate) session: Session,
     /// The connection the client is on, while it is connected.
     pub(crate) connection: Option<C>,
     /// Seconds the session outlives its connection ([`NEVER`]: forever; 0: not at all).
     pub(crate) expiry_interval: u32,
-    /// When an offline session ends.
+    /// The deadlines and the delayed will of an offline session; `None` while connected
+    /// (and while offline with none of them).
+    pub(crate) offline: Option<Box<Offline>>,
+}
+
+/// What only an offline session has.
+#[derive(Debug, Default)]
+pub(crate) struct Offline {
+    /// When the session ends.
     pub(crate) expires_at: Option<Instant>,
     /// The will of the connection that ended, waiting for its Will Delay Interval.
     pub(crate) will: Option<Arc<Message>>,
@@ -39,6 +52,55 @@ pub(crate) struct Entry<C> {
     pub(crate) will_at: Option<Instant>,
     /// The deadline the session is filed under in the broker's session timers.
     pub(crate) scheduled: Option<Instant>,
+}
+
+impl Offline {
+    fn is_empty(&self) -> bool {
+        self.expires_at.is_none()
+            && self.will.is_none()
+            && self.will_at.is_none()
+            && self.scheduled.is_none()
+    }
+}
+
+impl<C> Entry<C> {
+    /// The offline part, allocated if the session had none.
+    pub(crate) fn offline(&mut self) -> &mut Offline {
+        self.offline.get_or_insert_with(Box::default)
+    }
+
+    /// Lets the offline part go once it holds nothing.
+    pub(crate) fn tidy_offline(&mut self) {
+        if self.offline.as_deref().is_some_and(Offline::is_empty) {
+            self.offline = None;
+        }
+    }
+
+    pub(crate) fn expires_at(&self) -> Option<Instant> {
+        self.offline.as_ref()?.expires_at
+    }
+
+    pub(crate) fn will_at(&self) -> Option<Instant> {
+        self.offline.as_ref()?.will_at
+    }
+
+    pub(crate) fn has_will(&self) -> bool {
+        self.offline.as_ref().is_some_and(|o| o.will.is_some())
+    }
+
+    /// Files the session under `at` (or none) and returns the deadline it was filed under.
+    pub(crate) fn set_scheduled(&mut self, at: Option<Instant>) -> Option<Instant> {
+        let old = match (&mut self.offline, at) {
+            (Some(offline), _) => core::mem::replace(&mut offline.scheduled, at),
+            (None, None) => None,
+            (None, Some(_)) => {
+                self.offline().scheduled = at;
+                None
+            }
+        };
+        self.tidy_offline();
+        old
+    }
 }
 
 /// What a fan-out did.
@@ -57,7 +119,8 @@ pub(crate) enum FanOut {
 pub(crate) struct Registry<C> {
     slots: Vec<Option<Entry<C>>>,
     free: Vec<SessionKey>,
-    by_client_id: BTreeMap<MqttString, SessionKey>,
+    /// The keys share their string with the entries' `client_id`.
+    by_client_id: BTreeMap<Arc<str>, SessionKey>,
     pub(crate) tree: SubscriptionTree<SessionKey>,
     routes: Routes<SessionKey>,
     limits: SessionLimits,
@@ -80,7 +143,7 @@ impl<C: Copy> Registry<C> {
         self.by_client_id.len()
     }
 
-    pub(crate) fn find(&self, client_id: &MqttString) -> Option<SessionKey> {
+    pub(crate) fn find(&self, client_id: &str) -> Option<SessionKey> {
         self.by_client_id.get(client_id).copied()
     }
 
@@ -93,17 +156,16 @@ impl<C: Copy> Registry<C> {
     }
 
     /// A new, empty session for `client_id` (which must have none).
-    pub(crate) fn create(&mut self, client_id: MqttString, expiry_interval: u32) -> SessionKey {
+    pub(crate) fn create(&mut self, client_id: &str, expiry_interval: u32) -> SessionKey {
+        // A copy of its own: the client's string may share the buffer its CONNECT came in.
+        let client_id: Arc<str> = Arc::from(client_id);
         let entry = Entry {
             client_id: client_id.clone(),
             username: None,
-            session: Session::new(self.limits),
+            session: Session::new(),
             connection: None,
             expiry_interval,
-            expires_at: None,
-            will: None,
-            will_at: None,
-            scheduled: None,
+            offline: None,
         };
         let key = match self.free.pop() {
             Some(key) => {
@@ -125,7 +187,7 @@ impl<C: Copy> Registry<C> {
     /// Ends a session: its subscriptions and queued messages are gone.
     pub(crate) fn remove(&mut self, key: SessionKey) -> Option<Entry<C>> {
         let entry = self.slots.get_mut(key as usize)?.take()?;
-        self.by_client_id.remove(&entry.client_id);
+        self.by_client_id.remove(&*entry.client_id);
         self.tree.remove_client(key);
         self.free.push(key);
         Some(entry)
@@ -150,7 +212,7 @@ impl<C: Copy> Registry<C> {
             let Some(entry) = self.slots.get(d.client as usize).and_then(Option::as_ref) else {
                 continue;
             };
-            if entry.connection.is_some() && !entry.session.has_room(size) {
+            if entry.connection.is_some() && !entry.session.has_room(size, &self.limits) {
                 return FanOut::Blocked(d.client);
             }
         }
@@ -176,7 +238,7 @@ impl<C: Copy> Registry<C> {
                 retain: d.retain_as_published && message.retain,
                 identifiers: d.subscription_identifiers.into(),
             };
-            match entry.session.push(delivery) {
+            match entry.session.push(delivery, &self.limits) {
                 Ok(()) => {
                     sessions += 1;
                     queued(d.client, entry);
@@ -194,10 +256,6 @@ mod tests {
     use crate::subscriptions::SubscriptionOptions;
     use tern_mqtt::{TopicFilter, TopicName};
 
-    fn id(s: &str) -> MqttString {
-        MqttString::new(s).unwrap()
-    }
-
     fn message(topic: &str, qos: QoS) -> Arc<Message> {
         Arc::new(Message::new(TopicName::new(topic).unwrap(), "x", qos))
     }
@@ -213,20 +271,20 @@ mod tests {
     #[test]
     fn keys_are_reused_only_after_the_session_and_its_subscriptions_are_gone() {
         let mut r = Registry::<u8>::new(SessionLimits::default());
-        let a = r.create(id("a"), NEVER);
+        let a = r.create("a", NEVER);
         subscribe(&mut r, a, "t", QoS::AtLeastOnce);
-        assert_eq!(r.remove(a).unwrap().client_id, id("a"));
+        assert_eq!(&*r.remove(a).unwrap().client_id, "a");
         assert_eq!(r.tree.client_len(a), 0);
-        let b = r.create(id("b"), NEVER);
+        let b = r.create("b", NEVER);
         assert_eq!(a, b);
-        assert_eq!(r.find(&id("a")), None);
-        assert_eq!(r.find(&id("b")), Some(b));
+        assert_eq!(r.find("a"), None);
+        assert_eq!(r.find("b"), Some(b));
     }
 
     #[test]
     fn mqtt_3_8_4_6_the_delivered_qos_is_the_lower_of_publication_and_subscription() {
         let mut r = Registry::<u8>::new(SessionLimits::default());
-        let a = r.create(id("a"), NEVER);
+        let a = r.create("a", NEVER);
         r.get_mut(a).unwrap().connection = Some(1);
         subscribe(&mut r, a, "t", QoS::AtLeastOnce);
         let out = r.fan_out(&message("t", QoS::ExactlyOnce), None, |_| true, |_, _| {});
@@ -249,7 +307,7 @@ mod tests {
     #[test]
     fn a_full_connected_subscriber_blocks_the_whole_publication() {
         let mut r = Registry::<u8>::new(SessionLimits::default().max_queued(1));
-        let (a, b) = (r.create(id("a"), NEVER), r.create(id("b"), NEVER));
+        let (a, b) = (r.create("a", NEVER), r.create("b", NEVER));
         for key in [a, b] {
             r.get_mut(key).unwrap().connection = Some(1);
             subscribe(&mut r, key, "t", QoS::AtLeastOnce);
@@ -274,7 +332,7 @@ mod tests {
     #[test]
     fn offline_sessions_queue_qos_1_and_2_only_and_drop_beyond_their_limit() {
         let mut r = Registry::<u8>::new(SessionLimits::default().max_queued(1));
-        let a = r.create(id("a"), NEVER);
+        let a = r.create("a", NEVER);
         subscribe(&mut r, a, "t", QoS::ExactlyOnce);
         let zero = r.fan_out(&message("t", QoS::AtMostOnce), None, |_| true, |_, _| {});
         assert_eq!(
@@ -304,7 +362,7 @@ mod tests {
     #[test]
     fn a_receiver_the_acl_refuses_gets_nothing() {
         let mut r = Registry::<u8>::new(SessionLimits::default());
-        let (a, b) = (r.create(id("a"), NEVER), r.create(id("b"), NEVER));
+        let (a, b) = (r.create("a", NEVER), r.create("b", NEVER));
         for key in [a, b] {
             r.get_mut(key).unwrap().connection = Some(1);
             subscribe(&mut r, key, "#", QoS::AtMostOnce);
@@ -313,7 +371,7 @@ mod tests {
         let out = r.fan_out(
             &message("t", QoS::AtMostOnce),
             None,
-            |e| e.client_id != id("a"),
+            |e| &*e.client_id != "a",
             |key, _| got.push(key),
         );
         assert_eq!(

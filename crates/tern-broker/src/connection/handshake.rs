@@ -5,6 +5,8 @@ use alloc::boxed::Box;
 
 use bytes::Bytes;
 use tern_mqtt::packet::MAX_PACKET_SIZE;
+
+use super::MAX_PACKET_SIZE_U32;
 use tern_mqtt::{
     ConnAck, Connect, MqttString, Packet, Properties, Property, ProtocolVersion, QoS, ReasonCode,
 };
@@ -15,6 +17,7 @@ impl Connection {
     /// Checks what the connection itself decides about a CONNECT, then reports it.
     pub(super) fn handle_connect(&mut self, connect: Box<Connect>) {
         self.version = connect.protocol;
+        self.version_known = true;
         let v5 = self.version.is_v5();
         let limits = *self.config.limits();
         let refusal = if connect.protocol == ProtocolVersion::V3_1 && !self.config.accept_v3_1() {
@@ -60,21 +63,17 @@ impl Connection {
             keep_alive,
             server_keep_alive,
             session_expiry_interval: props.session_expiry_interval().unwrap_or(0),
-            auth_method: if v5 {
-                props.authentication_method()
-            } else {
-                None
-            },
         };
         if v5 {
-            self.client_max_packet_size = props
-                .maximum_packet_size()
-                .and_then(|m| usize::try_from(m).ok())
-                .unwrap_or(MAX_PACKET_SIZE);
+            if let Some(method) = props.authentication_method() {
+                self.extra().auth_method = Some(method);
+            }
+            self.client_max_packet_size =
+                props.maximum_packet_size().unwrap_or(MAX_PACKET_SIZE_U32);
             self.client_receive_maximum = props.receive_maximum().unwrap_or(u16::MAX);
         }
         self.state = State::AwaitDecision;
-        self.events.push_back(ConnectionEvent::Connect(connect));
+        self.push_event(ConnectionEvent::Connect(connect));
     }
 
     fn client_id_refused(&self, connect: &Connect) -> bool {
@@ -129,7 +128,7 @@ impl Connection {
             b = b.push(Property::AssignedClientIdentifier(id));
         }
         // Exactly when the CONNECT had one [MQTT-4.12.0-5] [MQTT-4.12.0-6].
-        if let Some(method) = &self.negotiated.auth_method {
+        if let Some(method) = self.auth_method() {
             b = b.push(Property::AuthenticationMethod(method.clone()));
             if let Some(data) = auth_data {
                 b = b.push(Property::AuthenticationData(data));

@@ -84,12 +84,13 @@
 mod event;
 mod handshake;
 
+use alloc::boxed::Box;
 use alloc::collections::{BTreeMap, VecDeque};
+use alloc::sync::Arc;
 use alloc::vec::Vec;
 use core::time::Duration;
 
 use bytes::{Bytes, BytesMut};
-use tern_mqtt::packet::MAX_PACKET_SIZE;
 use tern_mqtt::{
     Auth, Codec, ConnAck, DecodeError, Decoded, Disconnect, MqttString, Packet, PacketId,
     PacketType, Properties, Property, PropertyId, ProtocolVersion, PubAck, PubComp, PubRec, PubRel,
@@ -100,6 +101,10 @@ use tern_time::Instant;
 pub use event::{CloseReason, CommandError, ConnectionEvent, WillAction};
 
 use crate::config::ServerConfig;
+
+/// MQTT's largest packet ([`tern_mqtt::packet::MAX_PACKET_SIZE`]), which fits a `u32`.
+const MAX_PACKET_SIZE_U32: u32 = 268_435_460;
+const _: () = assert!(MAX_PACKET_SIZE_U32 as usize == tern_mqtt::packet::MAX_PACKET_SIZE);
 
 /// Where the connection stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,14 +117,14 @@ enum State {
     /// AUTH 0x18 sent during the handshake; waiting for the client's AUTH until the
     /// deadline (MQTT 5.0 §4.12).
     AwaitAuth { deadline: Instant },
-    /// CONNACK sent with Success.
-    Connected,
+    /// CONNACK sent with Success; `last_received` starts the keep-alive timeout.
+    Connected { last_received: Instant },
     /// Ended; the final event is queued.
     Closed,
 }
 
 /// What the CONNECT settled for the connection, kept between CONNECT and `accept`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Copy, Default)]
 struct Negotiated {
     clean_start: bool,
     client_id_empty: bool,
@@ -128,9 +133,6 @@ struct Negotiated {
     /// A Server Keep Alive to announce (5.0).
     server_keep_alive: Option<u16>,
     session_expiry_interval: u32,
-    /// The CONNECT's Authentication Method (5.0 enhanced authentication): every AUTH must
-    /// carry the same [MQTT-4.12.0-5].
-    auth_method: Option<MqttString>,
 }
 
 /// Where a re-authentication (MQTT 5.0 §4.12.1) of an accepted connection stands.
@@ -145,24 +147,25 @@ enum Reauth {
     AwaitClient,
 }
 
-/// The server side of one MQTT connection. See the [module documentation](self) for the
-/// driving loop and the contract with the broker core.
-#[derive(Debug)]
-pub struct Connection {
-    config: ServerConfig,
-    codec: Codec,
-    state: State,
-    /// Known from CONNECT; 5.0 before.
-    version: ProtocolVersion,
+/// The bytes and events in transit: allocated while there are some, so that an idle
+/// connection holds neither buffers nor a queue.
+#[derive(Debug, Default)]
+struct Io {
     read_buf: BytesMut,
     write_buf: BytesMut,
     events: VecDeque<ConnectionEvent>,
-    negotiated: Negotiated,
-    last_received: Instant,
-    /// The client's Maximum Packet Size (what the server may send).
-    client_max_packet_size: usize,
-    /// The client's Receive Maximum (the outbound window).
-    client_receive_maximum: u16,
+}
+
+impl Io {
+    fn is_empty(&self) -> bool {
+        self.read_buf.is_empty() && self.write_buf.is_empty() && self.events.is_empty()
+    }
+}
+
+/// What most connections hold only now and then (or, for enhanced authentication, only
+/// some connections): allocated when first needed, released when empty again.
+#[derive(Debug, Default)]
+struct Extra {
     /// Topic Aliases the client set on this connection.
     inbound_aliases: BTreeMap<u16, TopicName>,
     /// Inbound QoS 1/2 publications awaiting the core's PUBACK / PUBCOMP, by packet id.
@@ -174,35 +177,72 @@ pub struct Connection {
     pending_subscribes: BTreeMap<u16, Vec<Option<ReasonCode>>>,
     /// The same for UNSUBSCRIBEs.
     pending_unsubscribes: BTreeMap<u16, Vec<Option<ReasonCode>>>,
+    /// The CONNECT's Authentication Method (5.0 enhanced authentication): every AUTH must
+    /// carry the same [MQTT-4.12.0-5].
+    auth_method: Option<MqttString>,
+}
+
+impl Extra {
+    fn is_empty(&self) -> bool {
+        self.inbound_aliases.is_empty()
+            && self.inbound.is_empty()
+            && self.outbound.is_empty()
+            && self.pending_subscribes.is_empty()
+            && self.pending_unsubscribes.is_empty()
+            && self.auth_method.is_none()
+    }
+}
+
+/// The server side of one MQTT connection. See the [module documentation](self) for the
+/// driving loop and the contract with the broker core.
+///
+/// A broker keeps one per client, so it is kept small: what is idle most of the time (the
+/// buffers, the event queue, the windows, aliases and pending requests) is boxed and
+/// allocated only while it holds something.
+#[derive(Debug)]
+pub struct Connection {
+    /// Shared by every connection of a broker: one copy, not one per connection.
+    config: Arc<ServerConfig>,
+    io: Option<Box<Io>>,
+    extra: Option<Box<Extra>>,
+    state: State,
+    negotiated: Negotiated,
+    /// The client's Maximum Packet Size (what the server may send); MQTT's own maximum,
+    /// 268,435,460 bytes, fits.
+    client_max_packet_size: u32,
+    /// The client's Receive Maximum (the outbound window).
+    client_receive_maximum: u16,
+    /// Known from CONNECT; 5.0 before.
+    version: ProtocolVersion,
+    /// Whether a CONNECT was decoded (and `version` is its level).
+    version_known: bool,
     reauth: Reauth,
 }
 
 impl Connection {
     /// A connection whose transport was just accepted at `now`; it must send CONNECT within
-    /// [`ServerConfig::connect_timeout`].
+    /// [`ServerConfig::connect_timeout`]. It keeps a copy of `config`; a server with many
+    /// connections shares one with [`Connection::new_shared`].
     pub fn new(now: Instant, config: &ServerConfig) -> Self {
-        let max_in =
-            usize::try_from(config.limits().max_packet_size().max(1)).unwrap_or(usize::MAX);
+        Connection::new_shared(now, Arc::new(config.clone()))
+    }
+
+    /// [`Connection::new`] with a configuration shared by many connections: what a broker
+    /// uses, so that a connection costs a pointer rather than a copy of the settings.
+    pub fn new_shared(now: Instant, config: Arc<ServerConfig>) -> Self {
         Connection {
-            codec: Codec::server().with_max_incoming(max_in),
             state: State::AwaitConnect {
                 deadline: now + config.connect_timeout(),
             },
-            version: ProtocolVersion::V5,
-            read_buf: BytesMut::new(),
-            write_buf: BytesMut::new(),
-            events: VecDeque::new(),
+            io: None,
+            extra: None,
             negotiated: Negotiated::default(),
-            last_received: now,
-            client_max_packet_size: MAX_PACKET_SIZE,
+            client_max_packet_size: MAX_PACKET_SIZE_U32,
             client_receive_maximum: u16::MAX,
-            inbound_aliases: BTreeMap::new(),
-            inbound: BTreeMap::new(),
-            outbound: BTreeMap::new(),
-            pending_subscribes: BTreeMap::new(),
-            pending_unsubscribes: BTreeMap::new(),
+            version: ProtocolVersion::V5,
+            version_known: false,
             reauth: Reauth::Idle,
-            config: config.clone(),
+            config,
         }
     }
 
@@ -210,12 +250,12 @@ impl Connection {
 
     /// Whether the connection is accepted and not over.
     pub fn is_connected(&self) -> bool {
-        self.state == State::Connected
+        matches!(self.state, State::Connected { .. })
     }
 
     /// The protocol level, once CONNECT has arrived.
     pub fn protocol_version(&self) -> Option<ProtocolVersion> {
-        self.codec.version()
+        self.version_known.then_some(self.version)
     }
 
     /// The keep alive in force (after a Server Keep Alive or the server's maximum); zero
@@ -226,7 +266,8 @@ impl Connection {
 
     /// The client's Maximum Packet Size: the largest packet the server may send it.
     pub fn client_max_packet_size(&self) -> usize {
-        self.client_max_packet_size
+        // A u32 always fits the usize of the targets tern supports (32 and 64 bits).
+        usize::try_from(self.client_max_packet_size).unwrap_or(usize::MAX)
     }
 
     /// The client's Receive Maximum: the outbound window for QoS 1/2 messages.
@@ -236,18 +277,18 @@ impl Connection {
 
     /// Outbound QoS 1/2 messages sent and not yet completed by the client.
     pub fn outbound_inflight(&self) -> usize {
-        self.outbound.len()
+        self.extra.as_ref().map_or(0, |e| e.outbound.len())
     }
 
     /// Inbound QoS 1/2 messages reported and not yet completed by the core.
     pub fn inbound_inflight(&self) -> usize {
-        self.inbound.len()
+        self.extra.as_ref().map_or(0, |e| e.inbound.len())
     }
 
     /// Whether a QoS 1/2 message may be sent now: connected, and the client's Receive
     /// Maximum not reached [MQTT-3.3.4-7].
     pub fn can_send_qos12(&self) -> bool {
-        self.is_connected() && self.outbound.len() < usize::from(self.client_receive_maximum)
+        self.is_connected() && self.outbound_inflight() < usize::from(self.client_receive_maximum)
     }
 
     /// Whether the adapter should read from the transport: not while the CONNECT (or an AUTH
@@ -255,7 +296,7 @@ impl Connection {
     pub fn wants_read(&self) -> bool {
         matches!(
             self.state,
-            State::AwaitConnect { .. } | State::AwaitAuth { .. } | State::Connected
+            State::AwaitConnect { .. } | State::AwaitAuth { .. } | State::Connected { .. }
         )
     }
 
@@ -267,7 +308,7 @@ impl Connection {
 
     /// Bytes waiting for [`Connection::poll_transmit`].
     pub fn pending_transmit(&self) -> usize {
-        self.write_buf.len()
+        self.io.as_ref().map_or(0, |io| io.write_buf.len())
     }
 
     // ----- inputs --------------------------------------------------------------------------
@@ -278,14 +319,17 @@ impl Connection {
             State::Closed => {}
             State::AwaitDecision => {
                 // Kept for after `accept` [MQTT-3.1.4-5], but only so much of it.
-                if self.read_buf.len().saturating_add(bytes.len()) > self.decision_buffer_limit() {
+                let buffered = self.io.as_ref().map_or(0, |io| io.read_buf.len());
+                if buffered.saturating_add(bytes.len()) > self.decision_buffer_limit() {
                     self.close(true, CloseReason::InputOverflow);
-                } else {
-                    self.read_buf.extend_from_slice(bytes);
+                } else if !bytes.is_empty() {
+                    self.io().read_buf.extend_from_slice(bytes);
                 }
             }
-            State::AwaitConnect { .. } | State::AwaitAuth { .. } | State::Connected => {
-                self.read_buf.extend_from_slice(bytes);
+            State::AwaitConnect { .. } | State::AwaitAuth { .. } | State::Connected { .. } => {
+                if !bytes.is_empty() {
+                    self.io().read_buf.extend_from_slice(bytes);
+                }
                 self.process_input(now);
             }
         }
@@ -299,7 +343,7 @@ impl Connection {
                 // the core's exchange) no longer than a CONNECT would have.
                 self.close(true, CloseReason::ConnectTimeout);
             }
-            State::Connected => {
+            State::Connected { .. } => {
                 if let Some(deadline) = self.keep_alive_deadline() {
                     if now >= deadline {
                         // 5.0 lets the server say why before it closes [MQTT-3.1.2-22 (5.0)].
@@ -324,22 +368,26 @@ impl Connection {
     /// Appends the bytes to write to `buf` and returns how many there were.
     ///
     /// The caller owns the buffer it writes from, so a broker serving many connections can
-    /// keep one buffer per connection (or per writer) without an allocation per call: when
-    /// `buf` is empty the two buffers are swapped, which moves the bytes without copying
-    /// them and hands the caller's spare capacity to the connection for the next packets.
-    /// Packets are encoded when the command that sends them is called, so size limits and
-    /// encoding errors are reported to that call.
+    /// keep one buffer per connection (or per writer): when `buf` is empty it takes the
+    /// connection's buffer, which moves the bytes without copying them. Once everything is
+    /// handed over, an idle connection keeps no buffer (the caller's spare capacity is not
+    /// kept either). Packets are encoded when the command that sends them is called, so
+    /// size limits and encoding errors are reported to that call.
     pub fn poll_transmit(&mut self, buf: &mut BytesMut) -> usize {
-        let n = self.write_buf.len();
+        let Some(io) = self.io.as_mut() else {
+            return 0;
+        };
+        let n = io.write_buf.len();
         if n == 0 {
             return 0;
         }
         if buf.is_empty() {
-            core::mem::swap(buf, &mut self.write_buf);
+            *buf = core::mem::take(&mut io.write_buf);
         } else {
-            buf.extend_from_slice(&self.write_buf);
-            self.write_buf.clear();
+            buf.extend_from_slice(&io.write_buf);
+            io.write_buf.clear();
         }
+        self.release_io();
         n
     }
 
@@ -348,9 +396,13 @@ impl Connection {
     /// Once the queue is drained its memory goes too: an idle connection holds none (the
     /// first event of a read allocates room for a few again).
     pub fn poll_event(&mut self) -> Option<ConnectionEvent> {
-        let event = self.events.pop_front();
-        if event.is_none() && self.events.capacity() > 0 {
-            self.events = VecDeque::new();
+        let io = self.io.as_mut()?;
+        let event = io.events.pop_front();
+        if event.is_none() {
+            if io.events.capacity() > 0 {
+                io.events = VecDeque::new();
+            }
+            self.release_io();
         }
         event
     }
@@ -362,7 +414,7 @@ impl Connection {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
             State::AwaitConnect { deadline } | State::AwaitAuth { deadline } => Some(deadline),
-            State::Connected => self.keep_alive_deadline(),
+            State::Connected { .. } => self.keep_alive_deadline(),
             State::AwaitDecision | State::Closed => None,
         }
     }
@@ -410,7 +462,7 @@ impl Connection {
         if self.state != State::AwaitDecision {
             return Err(CommandError::InvalidState);
         }
-        if auth_data.is_some() && self.negotiated.auth_method.is_none() {
+        if auth_data.is_some() && self.auth_method().is_none() {
             return Err(CommandError::NoAuthenticationMethod); // [MQTT-4.12.0-6]
         }
         let assigned = match (self.negotiated.client_id_empty, assigned_client_id) {
@@ -439,8 +491,7 @@ impl Connection {
         } else {
             self.send_control(&connack);
         }
-        self.state = State::Connected;
-        self.last_received = now;
+        self.state = State::Connected { last_received: now };
         self.process_input(now);
         Ok(())
     }
@@ -481,13 +532,12 @@ impl Connection {
     pub fn continue_auth(&mut self, now: Instant, data: Bytes) -> Result<(), CommandError> {
         let handshake = match (self.state, self.reauth) {
             (State::AwaitDecision, _) => true,
-            (State::Connected, Reauth::AwaitCore) => false,
+            (State::Connected { .. }, Reauth::AwaitCore) => false,
             _ => return Err(CommandError::InvalidState),
         };
         let method = self
-            .negotiated
-            .auth_method
-            .clone()
+            .auth_method()
+            .cloned()
             .ok_or(CommandError::NoAuthenticationMethod)?;
         self.send_auth(ReasonCode::ContinueAuthentication, method, Some(data))?;
         if handshake {
@@ -511,13 +561,12 @@ impl Connection {
     /// [`CommandError::PacketTooLarge`] when the AUTH would exceed the client's Maximum
     /// Packet Size.
     pub fn reauth_success(&mut self, data: Option<Bytes>) -> Result<(), CommandError> {
-        if self.state != State::Connected || self.reauth != Reauth::AwaitCore {
+        if !self.is_connected() || self.reauth != Reauth::AwaitCore {
             return Err(CommandError::InvalidState);
         }
         let method = self
-            .negotiated
-            .auth_method
-            .clone()
+            .auth_method()
+            .cloned()
             .ok_or(CommandError::InvalidState)?;
         self.send_auth(ReasonCode::Success, method, data)?;
         self.reauth = Reauth::Idle;
@@ -535,7 +584,7 @@ impl Connection {
         }
         match self.state {
             State::Closed => {}
-            State::Connected => {
+            State::Connected { .. } => {
                 self.send_disconnect(reason);
                 self.close(true, CloseReason::ServerDisconnect(reason));
             }
@@ -552,7 +601,7 @@ impl Connection {
     /// PUBACK), freeing its place in the inbound window.
     pub fn puback(&mut self, packet_id: PacketId, reason: ReasonCode) -> Result<(), CommandError> {
         self.check_ack_reason(PacketType::PubAck, reason)?;
-        self.inbound.remove(&packet_id.get());
+        self.inbound_done(packet_id);
         let mut ack = PubAck::new(packet_id);
         ack.reason_code = self.ack_code(reason);
         self.send_control(&Packet::PubAck(ack));
@@ -565,7 +614,7 @@ impl Connection {
     pub fn pubrec(&mut self, packet_id: PacketId, reason: ReasonCode) -> Result<(), CommandError> {
         self.check_ack_reason(PacketType::PubRec, reason)?;
         if reason.is_error() {
-            self.inbound.remove(&packet_id.get());
+            self.inbound_done(packet_id);
         }
         let mut rec = PubRec::new(packet_id);
         rec.reason_code = self.ack_code(reason);
@@ -578,7 +627,7 @@ impl Connection {
     /// message), freeing its place in the inbound window.
     pub fn pubcomp(&mut self, packet_id: PacketId, reason: ReasonCode) -> Result<(), CommandError> {
         self.check_ack_reason(PacketType::PubComp, reason)?;
-        self.inbound.remove(&packet_id.get());
+        self.inbound_done(packet_id);
         let mut comp = PubComp::new(packet_id);
         comp.reason_code = self.ack_code(reason);
         self.send_control(&Packet::PubComp(comp));
@@ -595,13 +644,15 @@ impl Connection {
         packet_id: PacketId,
         codes: Vec<ReasonCode>,
     ) -> Result<(), CommandError> {
-        if self.state != State::Connected {
+        if !self.is_connected() {
             return Err(CommandError::InvalidState);
         }
         if let Some(&bad) = codes.iter().find(|c| !c.allowed_in(PacketType::SubAck)) {
             return Err(CommandError::ReasonNotAllowed(bad));
         }
-        let merged = take_pending(&mut self.pending_subscribes, packet_id, codes)?;
+        let pending = self.extra.as_mut().map(|e| &mut e.pending_subscribes);
+        let merged = take_pending(pending, packet_id, codes)?;
+        self.release_extra();
         self.write_suback(packet_id, merged);
         Ok(())
     }
@@ -613,13 +664,15 @@ impl Connection {
         packet_id: PacketId,
         codes: Vec<ReasonCode>,
     ) -> Result<(), CommandError> {
-        if self.state != State::Connected {
+        if !self.is_connected() {
             return Err(CommandError::InvalidState);
         }
         if let Some(&bad) = codes.iter().find(|c| !c.allowed_in(PacketType::UnsubAck)) {
             return Err(CommandError::ReasonNotAllowed(bad));
         }
-        let merged = take_pending(&mut self.pending_unsubscribes, packet_id, codes)?;
+        let pending = self.extra.as_mut().map(|e| &mut e.pending_unsubscribes);
+        let merged = take_pending(pending, packet_id, codes)?;
+        self.release_extra();
         self.write_unsuback(packet_id, merged);
         Ok(())
     }
@@ -637,7 +690,7 @@ impl Connection {
     /// Packet Size ([`CommandError::PacketTooLarge`]: the core drops it as if it had been
     /// delivered [MQTT-3.1.2-25]).
     pub fn send_publish(&mut self, mut publish: Publish) -> Result<(), CommandError> {
-        if self.state != State::Connected {
+        if !self.is_connected() {
             return Err(CommandError::InvalidState);
         }
         if (publish.qos == QoS::AtMostOnce) != publish.packet_id.is_none() {
@@ -649,7 +702,7 @@ impl Connection {
             return Err(CommandError::TopicAliasNotAllowed);
         }
         if let Some(id) = publish.packet_id {
-            if self.outbound.contains_key(&id.get()) {
+            if self.outbound_qos(id).is_some() {
                 return Err(CommandError::PacketIdInUse);
             }
             if !self.can_send_qos12() {
@@ -658,19 +711,9 @@ impl Connection {
         }
         let qos = publish.qos;
         let id = publish.packet_id;
-        match Packet::Publish(publish).encode(
-            self.version,
-            self.client_max_packet_size,
-            &mut self.write_buf,
-        ) {
-            Ok(()) => {}
-            Err(tern_mqtt::EncodeError::PacketTooLarge { .. }) => {
-                return Err(CommandError::PacketTooLarge);
-            }
-            Err(e) => return Err(CommandError::Encode(e)),
-        }
+        self.send_command(&Packet::Publish(publish))?;
         if let Some(id) = id {
-            self.outbound.insert(id.get(), qos);
+            self.extra().outbound.insert(id.get(), qos);
         }
         Ok(())
     }
@@ -678,7 +721,7 @@ impl Connection {
     /// Releases a QoS 2 message the client acknowledged with PUBREC (also a PUBREL resent
     /// after a reconnection).
     pub fn send_pubrel(&mut self, packet_id: PacketId) -> Result<(), CommandError> {
-        if self.state != State::Connected {
+        if !self.is_connected() {
             return Err(CommandError::InvalidState);
         }
         self.send_control(&Packet::PubRel(PubRel::new(packet_id)));
@@ -698,20 +741,27 @@ impl Connection {
     fn process_input(&mut self, now: Instant) {
         while matches!(
             self.state,
-            State::AwaitConnect { .. } | State::AwaitAuth { .. } | State::Connected
+            State::AwaitConnect { .. } | State::AwaitAuth { .. } | State::Connected { .. }
         ) {
-            match self.codec.decode_mut(&mut self.read_buf) {
+            let codec = self.codec();
+            let Some(io) = self.io.as_mut() else {
+                return;
+            };
+            match codec.decode(&mut io.read_buf) {
                 Ok(Decoded::Packet(packet)) => {
-                    self.last_received = now;
+                    if let State::Connected { last_received } = &mut self.state {
+                        *last_received = now;
+                    }
                     self.handle_packet(packet);
                 }
                 Ok(Decoded::Incomplete { .. }) => {
                     // Decoded packets share the read buffer's allocation, and an emptied
                     // buffer would keep all of it alive (its largest packet included) for as
                     // long as the connection idles: let it go with the last packet instead.
-                    if self.read_buf.is_empty() {
-                        self.read_buf = BytesMut::new();
+                    if io.read_buf.is_empty() {
+                        io.read_buf = BytesMut::new();
                     }
+                    self.release_io();
                     return;
                 }
                 Err(e) => {
@@ -732,7 +782,12 @@ impl Connection {
                         self.version = ProtocolVersion::V3_1_1;
                         self.write_connack_refusal(ReasonCode::UnsupportedProtocolVersion);
                     }
-                    _ if handshake::sniff_connect_level(&self.read_buf) == Some(5) => {
+                    _ if self
+                        .io
+                        .as_ref()
+                        .and_then(|io| handshake::sniff_connect_level(&io.read_buf))
+                        == Some(5) =>
+                    {
                         // 5.0 lets a server answer a bad CONNECT with CONNACK (§4.13.1).
                         self.write_connack_refusal(connack_code(e.reason_code()));
                     }
@@ -771,26 +826,20 @@ impl Connection {
         match packet {
             Packet::Publish(p) => self.handle_publish(p),
             Packet::PubAck(a) => {
-                if self.outbound.get(&a.packet_id.get()) == Some(&QoS::AtLeastOnce) {
-                    self.outbound.remove(&a.packet_id.get());
-                }
-                self.events.push_back(ConnectionEvent::PubAck(a));
+                self.outbound_done(a.packet_id, QoS::AtLeastOnce);
+                self.push_event(ConnectionEvent::PubAck(a));
             }
             Packet::PubRec(r) => {
-                if r.reason_code.is_error()
-                    && self.outbound.get(&r.packet_id.get()) == Some(&QoS::ExactlyOnce)
-                {
-                    self.outbound.remove(&r.packet_id.get());
+                if r.reason_code.is_error() {
+                    self.outbound_done(r.packet_id, QoS::ExactlyOnce);
                 }
-                self.events.push_back(ConnectionEvent::PubRec(r));
+                self.push_event(ConnectionEvent::PubRec(r));
             }
             Packet::PubComp(c) => {
-                if self.outbound.get(&c.packet_id.get()) == Some(&QoS::ExactlyOnce) {
-                    self.outbound.remove(&c.packet_id.get());
-                }
-                self.events.push_back(ConnectionEvent::PubComp(c));
+                self.outbound_done(c.packet_id, QoS::ExactlyOnce);
+                self.push_event(ConnectionEvent::PubComp(c));
             }
-            Packet::PubRel(r) => self.events.push_back(ConnectionEvent::PubRel(r)),
+            Packet::PubRel(r) => self.push_event(ConnectionEvent::PubRel(r)),
             Packet::Subscribe(s) => self.handle_subscribe(s),
             Packet::Unsubscribe(u) => self.handle_unsubscribe(u),
             Packet::PingReq => self.send_control(&Packet::PingResp),
@@ -808,7 +857,7 @@ impl Connection {
     /// A client's AUTH: the next step of the handshake's authentication, or (once accepted)
     /// a re-authentication's first or next step (MQTT 5.0 §4.12).
     fn handle_auth(&mut self, auth: Auth) {
-        let Some(expected) = &self.negotiated.auth_method else {
+        let Some(expected) = self.auth_method() else {
             // A client whose CONNECT had no Authentication Method [MQTT-4.12.0-7].
             return self.violation(ReasonCode::ProtocolError);
         };
@@ -820,23 +869,23 @@ impl Connection {
         }
         let step = match (self.state, self.reauth) {
             // Answers to the server's AUTH 0x18 [MQTT-4.12.0-3].
-            (State::AwaitAuth { .. }, _) | (State::Connected, Reauth::AwaitClient) => {
+            (State::AwaitAuth { .. }, _) | (State::Connected { .. }, Reauth::AwaitClient) => {
                 ReasonCode::ContinueAuthentication
             }
             // Only once accepted, and one at a time [MQTT-4.12.1-1].
-            (State::Connected, Reauth::Idle) => ReasonCode::ReAuthenticate,
+            (State::Connected { .. }, Reauth::Idle) => ReasonCode::ReAuthenticate,
             _ => return self.violation(ReasonCode::ProtocolError),
         };
         if auth.reason_code != step {
             return self.violation(ReasonCode::ProtocolError);
         }
-        if self.state == State::Connected {
+        if self.is_connected() {
             // Other packets flow on meanwhile (MQTT 5.0 §4.12.1).
             self.reauth = Reauth::AwaitCore;
         } else {
             self.state = State::AwaitDecision;
         }
-        self.events.push_back(ConnectionEvent::Auth {
+        self.push_event(ConnectionEvent::Auth {
             reason_code: auth.reason_code,
             method,
             data: auth.properties.authentication_data(),
@@ -860,7 +909,11 @@ impl Connection {
                 return self.violation(ReasonCode::TopicAliasInvalid); // [MQTT-3.3.2-8/-9]
             }
             if p.topic.is_empty() {
-                match self.inbound_aliases.get(&alias) {
+                let known = self
+                    .extra
+                    .as_ref()
+                    .and_then(|e| e.inbound_aliases.get(&alias));
+                match known {
                     Some(topic) => p.topic = topic.clone(),
                     None => return self.violation(ReasonCode::ProtocolError),
                 }
@@ -886,26 +939,34 @@ impl Connection {
             }
             return;
         }
-        if let Some(alias) = new_alias {
-            self.inbound_aliases.insert(alias, p.topic.clone());
-        }
         if let Some(id) = p.packet_id {
             // A packet identifier already in the window is the same message again.
-            if !self.inbound.contains_key(&id.get()) {
+            let known = self
+                .extra
+                .as_ref()
+                .is_some_and(|e| e.inbound.contains_key(&id.get()));
+            if !known {
                 let max = usize::from(self.config.limits().receive_maximum().max(1));
-                if self.inbound.len() >= max {
+                if self.inbound_inflight() >= max {
                     return self.violation(ReasonCode::ReceiveMaximumExceeded); // [MQTT-3.3.4-9]
                 }
-                self.inbound.insert(id.get(), p.qos);
+                self.extra().inbound.insert(id.get(), p.qos);
             }
         }
-        self.events.push_back(ConnectionEvent::Publish(p));
+        if let Some(alias) = new_alias {
+            self.extra().inbound_aliases.insert(alias, p.topic.clone());
+        }
+        self.push_event(ConnectionEvent::Publish(p));
     }
 
     fn handle_subscribe(&mut self, mut s: Subscribe) {
         let v5 = self.version.is_v5();
         let id = s.packet_id;
-        if self.pending_subscribes.contains_key(&id.get()) {
+        let in_use = self
+            .extra
+            .as_ref()
+            .is_some_and(|e| e.pending_subscribes.contains_key(&id.get()));
+        if in_use {
             let code = if v5 {
                 ReasonCode::PacketIdentifierInUse
             } else {
@@ -956,13 +1017,17 @@ impl Connection {
         }
         let mut keep = verdicts.iter().map(Option::is_none);
         s.subscriptions.retain(|_| keep.next().unwrap_or(false));
-        self.pending_subscribes.insert(id.get(), verdicts);
-        self.events.push_back(ConnectionEvent::Subscribe(s));
+        self.extra().pending_subscribes.insert(id.get(), verdicts);
+        self.push_event(ConnectionEvent::Subscribe(s));
     }
 
     fn handle_unsubscribe(&mut self, mut u: Unsubscribe) {
         let id = u.packet_id;
-        if self.pending_unsubscribes.contains_key(&id.get()) {
+        let in_use = self
+            .extra
+            .as_ref()
+            .is_some_and(|e| e.pending_unsubscribes.contains_key(&id.get()));
+        if in_use {
             let codes = u
                 .filters
                 .iter()
@@ -984,8 +1049,8 @@ impl Connection {
         }
         let mut keep = verdicts.iter().map(Option::is_none);
         u.filters.retain(|_| keep.next().unwrap_or(false));
-        self.pending_unsubscribes.insert(id.get(), verdicts);
-        self.events.push_back(ConnectionEvent::Unsubscribe(u));
+        self.extra().pending_unsubscribes.insert(id.get(), verdicts);
+        self.push_event(ConnectionEvent::Unsubscribe(u));
     }
 
     fn handle_disconnect(&mut self, d: Disconnect) {
@@ -1032,10 +1097,13 @@ impl Connection {
             return None;
         }
         // Below 1 × the timer would fire before a punctual client's packet.
+        let State::Connected { last_received } = self.state else {
+            return None;
+        };
         let factor = self.config.keep_alive_factor_permille().max(1_000);
         let timeout =
             Duration::from_millis(u64::from(self.negotiated.keep_alive) * u64::from(factor));
-        Some(self.last_received + timeout)
+        Some(last_received + timeout)
     }
 
     // ----- internals: output ---------------------------------------------------------------
@@ -1069,7 +1137,7 @@ impl Connection {
     }
 
     fn check_ack_reason(&self, packet: PacketType, reason: ReasonCode) -> Result<(), CommandError> {
-        if self.state != State::Connected {
+        if !self.is_connected() {
             return Err(CommandError::InvalidState);
         }
         if !reason.allowed_in(packet) {
@@ -1092,20 +1160,12 @@ impl Connection {
     /// client with a tiny maximum) is not sent, as the server must not send it
     /// [MQTT-3.1.2-24 (5.0)].
     fn send_control(&mut self, packet: &Packet) {
-        let _ = packet.encode(
-            self.version,
-            self.client_max_packet_size,
-            &mut self.write_buf,
-        );
+        let _ = self.encode(packet);
     }
 
     /// Writes a packet a command asked for, reporting what keeps it from being sent.
     fn send_command(&mut self, packet: &Packet) -> Result<(), CommandError> {
-        match packet.encode(
-            self.version,
-            self.client_max_packet_size,
-            &mut self.write_buf,
-        ) {
+        match self.encode(packet) {
             Ok(()) => Ok(()),
             Err(tern_mqtt::EncodeError::PacketTooLarge { .. }) => Err(CommandError::PacketTooLarge),
             Err(e) => Err(CommandError::Encode(e)),
@@ -1132,7 +1192,7 @@ impl Connection {
     /// A 5.0 DISCONNECT with `reason`, once CONNACK has been sent [MQTT-3.14.0-1]; nothing in
     /// 3.1.1, where only the client sends DISCONNECT.
     fn send_disconnect(&mut self, reason: ReasonCode) {
-        if self.version.is_v5() && self.state == State::Connected {
+        if self.version.is_v5() && self.is_connected() {
             let reason = if reason.allowed_in(PacketType::Disconnect) {
                 reason
             } else {
@@ -1159,14 +1219,86 @@ impl Connection {
     /// Ends the connection with its final event and forgets the per-connection state.
     fn finish(&mut self, event: ConnectionEvent) {
         self.state = State::Closed;
-        self.read_buf = BytesMut::new();
-        self.inbound_aliases.clear();
-        self.inbound.clear();
-        self.outbound.clear();
-        self.pending_subscribes.clear();
-        self.pending_unsubscribes.clear();
+        self.io().read_buf = BytesMut::new();
+        self.extra = None;
         self.reauth = Reauth::Idle;
-        self.events.push_back(event);
+        self.push_event(event);
+    }
+
+    // ----- internals: the parts allocated when needed --------------------------------------
+
+    /// The decoder: a server's, which takes only CONNECT, until CONNECT has set the level.
+    fn codec(&self) -> Codec {
+        let max_in =
+            usize::try_from(self.config.limits().max_packet_size().max(1)).unwrap_or(usize::MAX);
+        let mut codec = Codec::server().with_max_incoming(max_in);
+        if self.version_known {
+            codec.set_version(self.version);
+        }
+        codec
+    }
+
+    /// Encodes `packet` for the client into the write buffer; nothing is written on error.
+    fn encode(&mut self, packet: &Packet) -> Result<(), tern_mqtt::EncodeError> {
+        let (version, max) = (self.version, self.client_max_packet_size());
+        let encoded = packet.encode(version, max, &mut self.io().write_buf);
+        if encoded.is_err() {
+            self.release_io();
+        }
+        encoded
+    }
+
+    fn io(&mut self) -> &mut Io {
+        self.io.get_or_insert_with(Box::default)
+    }
+
+    /// Lets the buffers and the event queue go once all are empty.
+    fn release_io(&mut self) {
+        if self.io.as_deref().is_some_and(Io::is_empty) {
+            self.io = None;
+        }
+    }
+
+    fn push_event(&mut self, event: ConnectionEvent) {
+        self.io().events.push_back(event);
+    }
+
+    fn extra(&mut self) -> &mut Extra {
+        self.extra.get_or_insert_with(Box::default)
+    }
+
+    /// Lets the windows, aliases and pending requests go once all are empty.
+    fn release_extra(&mut self) {
+        if self.extra.as_deref().is_some_and(Extra::is_empty) {
+            self.extra = None;
+        }
+    }
+
+    fn auth_method(&self) -> Option<&MqttString> {
+        self.extra.as_ref()?.auth_method.as_ref()
+    }
+
+    fn outbound_qos(&self, packet_id: PacketId) -> Option<QoS> {
+        let extra = self.extra.as_ref()?;
+        extra.outbound.get(&packet_id.get()).copied()
+    }
+
+    /// The client completed the outbound message `packet_id`, if it was sent at `qos`.
+    fn outbound_done(&mut self, packet_id: PacketId, qos: QoS) {
+        if self.outbound_qos(packet_id) == Some(qos) {
+            if let Some(extra) = self.extra.as_mut() {
+                extra.outbound.remove(&packet_id.get());
+            }
+            self.release_extra();
+        }
+    }
+
+    /// The core completed the inbound message `packet_id`: its place in the window is free.
+    fn inbound_done(&mut self, packet_id: PacketId) {
+        if let Some(extra) = self.extra.as_mut() {
+            extra.inbound.remove(&packet_id.get());
+        }
+        self.release_extra();
     }
 }
 
@@ -1181,10 +1313,11 @@ fn connack_code(code: ReasonCode) -> ReasonCode {
 
 /// Merges the core's codes into the pending request's own verdicts.
 fn take_pending(
-    pending: &mut BTreeMap<u16, Vec<Option<ReasonCode>>>,
+    pending: Option<&mut BTreeMap<u16, Vec<Option<ReasonCode>>>>,
     packet_id: PacketId,
     codes: Vec<ReasonCode>,
 ) -> Result<Vec<ReasonCode>, CommandError> {
+    let pending = pending.ok_or(CommandError::UnknownRequest)?;
     let verdicts = pending
         .get(&packet_id.get())
         .ok_or(CommandError::UnknownRequest)?;
@@ -1223,8 +1356,12 @@ mod tests {
         let connect = Connect::new(ProtocolVersion::V3_1_1, MqttString::new("c").unwrap());
         let publish = Publish::new(TopicName::new("a").unwrap(), alloc::vec![1u8; 200_000]);
         for p in [Packet::from(connect), Packet::Publish(publish)] {
-            p.encode(ProtocolVersion::V3_1_1, MAX_PACKET_SIZE, &mut wire)
-                .unwrap();
+            p.encode(
+                ProtocolVersion::V3_1_1,
+                tern_mqtt::packet::MAX_PACKET_SIZE,
+                &mut wire,
+            )
+            .unwrap();
         }
         conn.handle_read(Instant::ZERO, &wire[..20]);
         conn.accept(Instant::ZERO, false, None).unwrap();
