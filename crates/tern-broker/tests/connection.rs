@@ -1747,6 +1747,58 @@ fn mqtt_4_12_1_2_a_failed_reauthentication_ends_with_disconnect_and_the_code() {
 }
 
 #[test]
+fn a_reauthentication_the_client_leaves_unanswered_ends_at_the_connect_timeout() {
+    let config = ServerConfig::new().with_connect_timeout(Duration::from_secs(5));
+    let mut c = connect_auth("m", None);
+    c.keep_alive = 600;
+    let (mut conn, mut peer) = connected_with(&config, c);
+    peer.send(
+        &mut conn,
+        t(1_000),
+        auth_packet(ReasonCode::ReAuthenticate, "m", None),
+    );
+    events(&mut conn);
+    // While the core decides, only the keep alive is timed (1.5 × 600 s from the AUTH).
+    assert_eq!(conn.poll_timeout(), Some(t(901_000)));
+    conn.continue_auth(t(2_000), Bytes::from_static(b"challenge"))
+        .unwrap();
+    peer.recv(&mut conn);
+    assert_eq!(conn.poll_timeout(), Some(t(7_000)));
+    conn.handle_timeout(t(6_999));
+    assert!(!conn.wants_close());
+    conn.handle_timeout(t(7_000));
+    assert_eq!(
+        disconnect_code(&peer.recv(&mut conn)),
+        Some(ReasonCode::NotAuthorized)
+    );
+    assert_eq!(closed(&mut conn), (true, CloseReason::AuthTimeout));
+
+    // Answered in time, the deadline goes.
+    let mut c = connect_auth("m", None);
+    c.keep_alive = 600;
+    let (mut conn, mut peer) = connected_with(&config, c);
+    peer.send(
+        &mut conn,
+        t(1_000),
+        auth_packet(ReasonCode::ReAuthenticate, "m", None),
+    );
+    events(&mut conn);
+    conn.continue_auth(t(2_000), Bytes::from_static(b"challenge"))
+        .unwrap();
+    peer.recv(&mut conn);
+    peer.send(
+        &mut conn,
+        t(3_000),
+        auth_packet(ReasonCode::ContinueAuthentication, "m", Some(b"answer")),
+    );
+    events(&mut conn);
+    conn.reauth_success(None).unwrap();
+    assert!(conn.poll_timeout().is_some_and(|d| d > t(7_000)));
+    conn.handle_timeout(t(7_000));
+    assert!(conn.is_connected());
+}
+
+#[test]
 fn auth_data_too_large_for_the_client_is_refused_and_nothing_is_sent() {
     let (mut conn, mut peer) = {
         let mut conn = Connection::new(t(0), &ServerConfig::new());

@@ -131,6 +131,9 @@ pub enum CloseReason {
     /// The client sent more than the connection holds while its CONNECT awaited the core's
     /// answer.
     InputOverflow,
+    /// A re-authentication (MQTT 5.0 §4.12.1) the client did not answer within the connect
+    /// timeout; DISCONNECT 0x87 Not authorized was written.
+    AuthTimeout,
 }
 
 impl CloseReason {
@@ -144,6 +147,7 @@ impl CloseReason {
             | CloseReason::Refused(c)
             | CloseReason::ServerDisconnect(c) => Some(*c),
             CloseReason::InputOverflow => Some(ReasonCode::QuotaExceeded),
+            CloseReason::AuthTimeout => Some(ReasonCode::NotAuthorized),
         }
     }
 }

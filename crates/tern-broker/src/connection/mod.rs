@@ -143,7 +143,8 @@ enum Reauth {
     Idle,
     /// The client's AUTH is reported; the core answers.
     AwaitCore,
-    /// AUTH 0x18 sent; the client answers.
+    /// AUTH 0x18 sent; the client answers before the deadline (the connect timeout), or
+    /// the connection ends with DISCONNECT 0x87.
     AwaitClient,
 }
 
@@ -180,6 +181,9 @@ struct Extra {
     /// The CONNECT's Authentication Method (5.0 enhanced authentication): every AUTH must
     /// carry the same [MQTT-4.12.0-5].
     auth_method: Option<MqttString>,
+    /// When the client's answer to a re-authentication's AUTH 0x18 is due (while
+    /// [`Reauth::AwaitClient`]).
+    reauth_deadline: Option<Instant>,
 }
 
 impl Extra {
@@ -349,6 +353,15 @@ impl Connection {
                         // 5.0 lets the server say why before it closes [MQTT-3.1.2-22 (5.0)].
                         self.send_disconnect(ReasonCode::KeepAliveTimeout);
                         self.close(true, CloseReason::KeepAliveTimeout);
+                        return;
+                    }
+                }
+                if let Some(deadline) = self.reauth_deadline() {
+                    if now >= deadline {
+                        // A re-authentication left unanswered does not keep the old
+                        // credentials in force for good.
+                        self.send_disconnect(ReasonCode::NotAuthorized);
+                        self.close(true, CloseReason::AuthTimeout);
                     }
                 }
             }
@@ -414,7 +427,10 @@ impl Connection {
     pub fn poll_timeout(&self) -> Option<Instant> {
         match self.state {
             State::AwaitConnect { deadline } | State::AwaitAuth { deadline } => Some(deadline),
-            State::Connected { .. } => self.keep_alive_deadline(),
+            State::Connected { .. } => match (self.keep_alive_deadline(), self.reauth_deadline()) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            },
             State::AwaitDecision | State::Closed => None,
         }
     }
@@ -523,7 +539,9 @@ impl Connection {
     /// the last `Auth`) instead of `accept` or `refuse`; the client then has
     /// [`ServerConfig::connect_timeout`] to answer, or the connection ends with
     /// [`CloseReason::ConnectTimeout`]. Once accepted it answers a re-authentication's
-    /// `Auth`; the keep alive goes on meanwhile.
+    /// `Auth`; the keep alive goes on meanwhile, and a client that does not answer within
+    /// the connect timeout is disconnected with 0x87 Not authorized
+    /// ([`CloseReason::AuthTimeout`]).
     ///
     /// Fails with [`CommandError::NoAuthenticationMethod`] when the CONNECT had none (the
     /// server must not send AUTH then [MQTT-4.12.0-6]), [`CommandError::InvalidState`] when
@@ -548,6 +566,8 @@ impl Connection {
             self.process_input(now);
         } else {
             self.reauth = Reauth::AwaitClient;
+            let deadline = now + self.config.connect_timeout();
+            self.extra().reauth_deadline = Some(deadline);
         }
         Ok(())
     }
@@ -1272,6 +1292,14 @@ impl Connection {
         if self.extra.as_deref().is_some_and(Extra::is_empty) {
             self.extra = None;
         }
+    }
+
+    /// When a re-authentication the client is to answer times out.
+    fn reauth_deadline(&self) -> Option<Instant> {
+        if self.reauth != Reauth::AwaitClient {
+            return None;
+        }
+        self.extra.as_ref()?.reauth_deadline
     }
 
     fn auth_method(&self) -> Option<&MqttString> {
