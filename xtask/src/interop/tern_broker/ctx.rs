@@ -273,6 +273,17 @@ impl Ctx<'_> {
 
     /// Runs one check of the paho script (`interop/broker/paho_check.py`); it judges for itself.
     pub(super) fn paho(&mut self, check: &str, proto: Protocol, qos: u8) -> Result<(), String> {
+        self.paho_with(check, proto, qos, &[])
+    }
+
+    /// `paho` with more flags for the script.
+    pub(super) fn paho_with(
+        &mut self,
+        check: &str,
+        proto: Protocol,
+        qos: u8,
+        flags: &[&str],
+    ) -> Result<(), String> {
         let cmd = Cmd::new(
             &path_arg(&self.env.python),
             [path_arg(&self.env.paho_script), check.to_owned()],
@@ -286,7 +297,8 @@ impl Ctx<'_> {
             &qos.to_string(),
             "--prefix",
             &self.topic("paho"),
-        ]);
+        ])
+        .args(flags.iter().copied());
         let output = self.run(&format!("paho_check.py {check}"), &cmd, None, None)?;
         if output.status.success() {
             Ok(())

@@ -41,6 +41,31 @@ pub(super) fn scenarios() -> Vec<Scenario> {
             ctx.paho("subid-nolocal", V5, 1)
         },
     );
+    list.add(
+        Mosquitto,
+        "control (mosquitto): paho retain handling, expiry, aliases",
+        &[V5],
+        Some(1),
+        |ctx| {
+            ctx.paho("retain-handling", V5, 1)?;
+            ctx.paho("expiry", V5, 1)?;
+            ctx.paho("aliases", V5, 1)
+        },
+    );
+    list.add(
+        Mosquitto,
+        "control (mosquitto): paho request/response, takeover",
+        &Protocol::ALL,
+        Some(1),
+        |ctx| {
+            ctx.paho("request-response", V5, 1)?;
+            ctx.paho("takeover", Protocol::V311, 1)?;
+            // mosquitto before 2.0.15 closes a 5.0 connection taken over without DISCONNECT
+            // 0x8E (eclipse-mosquitto/mosquitto#2607); Debian 12 has 2.0.11. tern is held to
+            // the DISCONNECT.
+            ctx.paho_with("takeover", V5, 1, &["--takeover-may-just-close"])
+        },
+    );
 
     for proto in Protocol::ALL {
         for qos in 0..=2 {
@@ -137,6 +162,43 @@ pub(super) fn scenarios() -> Vec<Scenario> {
         Some(1),
         |ctx| ctx.paho("subid-nolocal", V5, 1),
     );
+    list.add(
+        Plain,
+        "retain handling 0/1/2, retain as published (paho)",
+        &[V5],
+        Some(1),
+        |ctx| ctx.paho("retain-handling", V5, 1),
+    );
+    list.add(
+        Plain,
+        "message expiry: retained, queued offline, remaining (paho)",
+        &[V5],
+        Some(1),
+        |ctx| ctx.paho("expiry", V5, 1),
+    );
+    list.add(
+        Plain,
+        "topic aliases: set, reuse, remap, above maximum (paho)",
+        &[V5],
+        Some(1),
+        |ctx| ctx.paho("aliases", V5, 1),
+    );
+    list.add(
+        Plain,
+        "request/response properties, user properties (paho)",
+        &[V5],
+        Some(1),
+        |ctx| ctx.paho("request-response", V5, 1),
+    );
+    for proto in Protocol::ALL {
+        list.add(
+            Plain,
+            "takeover: same client id, session kept (paho)",
+            &[proto],
+            Some(1),
+            move |ctx| ctx.paho("takeover", proto, 1),
+        );
+    }
     for proto in Protocol::ALL {
         for qos in 0..=2 {
             list.add(
