@@ -430,22 +430,15 @@ impl Core {
     }
 
     fn get_mut(&mut self, id: ConnectionId) -> Option<&mut Handle> {
-        let slot = usize::try_from(id.index()).ok()?;
-        self.connections
-            .get_mut(slot)?
-            .as_mut()
-            .filter(|h| h.id == id)
+        handle_mut(&mut self.connections, id)
     }
 
     /// Reads connection `id` again.
     fn resume(&mut self, id: ConnectionId) {
-        let Some(slot) = usize::try_from(id.index()).ok() else {
+        let Some(h) = handle_mut(&mut self.connections, id) else {
             return;
         };
-        let Some(Some(h)) = self.connections.get_mut(slot) else {
-            return;
-        };
-        if h.id != id || !h.paused {
+        if !h.paused {
             return;
         }
         h.paused = false;
@@ -684,16 +677,13 @@ impl Core {
 
     /// Forgets connection `id`: its write side flushes and shuts down, its reader stops.
     fn close(&mut self, id: ConnectionId) {
-        let Some(slot) = usize::try_from(id.index()).ok() else {
+        let Some(place) = usize::try_from(id.index())
+            .ok()
+            .and_then(|slot| self.connections.get_mut(slot))
+        else {
             return;
         };
-        let Some(place) = self.connections.get_mut(slot) else {
-            return;
-        };
-        if place.as_ref().is_none_or(|h| h.id != id) {
-            return;
-        }
-        let Some(h) = place.take() else {
+        let Some(h) = place.take_if(|h| h.id == id) else {
             return;
         };
         self.open = self.open.saturating_sub(1);
@@ -707,6 +697,13 @@ impl Core {
             }
         }
     }
+}
+
+/// Connection `id`'s handle in `connections` (indexed by [`ConnectionId::index`]), if it is
+/// still open.
+fn handle_mut(connections: &mut [Option<Handle>], id: ConnectionId) -> Option<&mut Handle> {
+    let slot = usize::try_from(id.index()).ok()?;
+    connections.get_mut(slot)?.as_mut().filter(|h| h.id == id)
 }
 
 /// A connection's reader task: one read per permit, every chunk to the core.

@@ -33,7 +33,7 @@ mod unix {
     use mio::{Events, Interest, Poll, Registry, Token};
     use tokio::io::unix::AsyncFd;
 
-    use super::super::{Core, Handle, Io, READ_CHUNK, Transport};
+    use super::super::{Core, Io, READ_CHUNK, Transport, handle_mut};
     use crate::broker::ConnectionId;
 
     /// Readiness events taken from the poll at once.
@@ -67,12 +67,6 @@ mod unix {
         // Leaves tokio's reactor (and stays non-blocking) for the core's poll.
         let stream = stream.into_std()?;
         Ok(Transport::Polled(TcpStream::from_std(stream)))
-    }
-
-    /// Where connection `id` is in the table, if it is still there.
-    fn slot(connections: &mut [Option<Handle>], id: ConnectionId) -> Option<&mut Handle> {
-        let index = usize::try_from(id.index()).ok()?;
-        connections.get_mut(index)?.as_mut().filter(|h| h.id == id)
     }
 
     impl Sockets {
@@ -191,7 +185,7 @@ mod unix {
                 let Some(id) = self.sockets.ready.pop_front() else {
                     break;
                 };
-                let Some(h) = slot(&mut self.connections, id) else {
+                let Some(h) = handle_mut(&mut self.connections, id) else {
                     continue;
                 };
                 let paused = h.paused;
@@ -220,7 +214,7 @@ mod unix {
                         let bytes = self.sockets.scratch.get(..n).unwrap_or_default();
                         self.broker.handle_read(now, id, bytes);
                         if !self.broker.wants_read(id) {
-                            if let Some(h) = slot(&mut self.connections, id) {
+                            if let Some(h) = handle_mut(&mut self.connections, id) {
                                 h.paused = true;
                             }
                         }
@@ -238,7 +232,7 @@ mod unix {
         /// went; otherwise the rest waits for the socket to be writable (or the connection
         /// failed).
         pub(crate) fn write_polled(&mut self, id: ConnectionId, mut bytes: Bytes) -> bool {
-            let Some(h) = slot(&mut self.connections, id) else {
+            let Some(h) = handle_mut(&mut self.connections, id) else {
                 return false;
             };
             let Io::Polled(socket) = &mut h.io else {
@@ -271,7 +265,7 @@ mod unix {
         /// The socket of connection `id` can take more: what it did not take is written,
         /// then the broker's next chunks.
         fn flush_pending(&mut self, id: ConnectionId) {
-            let Some(h) = slot(&mut self.connections, id) else {
+            let Some(h) = handle_mut(&mut self.connections, id) else {
                 return;
             };
             let Io::Polled(socket) = &mut h.io else {
