@@ -1783,7 +1783,7 @@ fn a_reauthentication_the_client_leaves_unanswered_ends_at_the_connect_timeout()
 
 #[test]
 fn a_reauthentication_answered_in_time_is_not_timed_any_more() {
-    let (mut conn, mut peer) = reauthentication_awaiting_the_client();
+    let (mut conn, peer) = reauthentication_awaiting_the_client();
     peer.send(
         &mut conn,
         t(3_000),
