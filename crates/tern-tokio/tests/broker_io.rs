@@ -3,6 +3,8 @@
 //! larger than one read, many connections at once, a client that vanishes.
 #![cfg(feature = "broker")]
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -114,49 +116,67 @@ fn sequence(p: &Publish) -> u32 {
 /// socket and resume when it drains, its session queue fills and its publisher is held back
 /// (PUBACKs withheld, its socket not read) — and every message arrives, once, in order.
 #[tokio::test]
-async fn a_subscriber_that_stops_reading_gets_every_message_in_order() {
-    const MESSAGES: u32 = 6_000;
-    let broker = running().await;
+async fn a_subscriber_that_stops_reading_holds_its_publisher_back_and_loses_nothing() {
+    const MESSAGES: u32 = 2_000;
+    const SIZE: usize = 16 * 1024;
+    let mut config = BrokerConfig::default();
+    config.sessions = config.sessions.max_queued(100);
+    let broker = broker::start(
+        BrokerOptions::new()
+            .config(config)
+            .listen("127.0.0.1:0".parse().unwrap()),
+    )
+    .await
+    .unwrap();
     let mut subscriber = Raw::connect(&broker, "slow-reader").await;
     subscriber.subscribe("flood", QoS::AtLeastOnce).await;
     let mut publisher = Raw::connect(&broker, "flooder").await;
-    let publishing = tokio::spawn(async move {
-        // At most 10 PUBACKs outstanding: a publisher the broker holds back stops here.
-        let mut unacked = 0;
-        for seq in 0..MESSAGES {
-            let mut payload = vec![0x5a; 1024];
-            payload[..4].copy_from_slice(&seq.to_be_bytes());
-            let id = u16::try_from(seq % 60_000 + 1).unwrap();
-            publisher
-                .send(&publish("flood", payload, QoS::AtLeastOnce, id))
-                .await;
-            unacked += 1;
-            while unacked >= 10 {
-                match publisher.next().await {
-                    Packet::PubAck(_) => unacked -= 1,
-                    other => panic!("expected PUBACK, got {other:?}"),
+    let acked = Arc::new(AtomicU32::new(0));
+    let publishing = tokio::spawn({
+        let acked = acked.clone();
+        async move {
+            // At most 10 PUBACKs outstanding: a publisher the broker holds back stops here.
+            let mut unacked = 0;
+            for seq in 0..MESSAGES {
+                let mut payload = vec![0x5a; SIZE];
+                payload[..4].copy_from_slice(&seq.to_be_bytes());
+                let id = u16::try_from(seq % 60_000 + 1).unwrap();
+                publisher
+                    .send(&publish("flood", payload, QoS::AtLeastOnce, id))
+                    .await;
+                unacked += 1;
+                while unacked >= 10 || (seq + 1 == MESSAGES && unacked > 0) {
+                    match publisher.next().await {
+                        Packet::PubAck(_) => {
+                            unacked -= 1;
+                            acked.fetch_add(1, Ordering::Relaxed);
+                        }
+                        other => panic!("expected PUBACK, got {other:?}"),
+                    }
                 }
             }
+            publisher
         }
-        while unacked > 0 {
-            if let Packet::PubAck(_) = publisher.next().await {
-                unacked -= 1;
-            }
-        }
-        publisher
     });
-    // 6 MB is more than the loopback socket buffers and the session queue (1,000 messages)
-    // together hold at first.
+    // 32 MiB is far more than the subscriber's socket buffers (a few MiB: its receive
+    // buffer does not grow while it reads nothing) and its session queue (100 messages)
+    // hold: without the broker holding the publisher back, it would be done by now.
     tokio::time::sleep(Duration::from_millis(500)).await;
+    let acked_while_stalled = acked.load(Ordering::Relaxed);
+    assert!(
+        acked_while_stalled < MESSAGES,
+        "all {MESSAGES} publications acknowledged while their subscriber read nothing"
+    );
     for seq in 0..MESSAGES {
         let p = subscriber.publication().await;
         assert_eq!(sequence(&p), seq, "message {seq} out of order or lost");
-        assert_eq!(p.payload.len(), 1024);
+        assert_eq!(p.payload.len(), SIZE);
     }
     let _publisher = tokio::time::timeout(Duration::from_secs(20), publishing)
         .await
         .expect("the publisher done within 20 s")
         .unwrap();
+    assert_eq!(acked.load(Ordering::Relaxed), MESSAGES);
     broker.shutdown().await;
 }
 
