@@ -3,6 +3,7 @@
 //! larger than one read, many connections at once, a client that vanishes.
 #![cfg(feature = "broker")]
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -37,13 +38,17 @@ struct Raw {
 
 impl Raw {
     async fn connect(broker: &RunningBroker, client_id: &str) -> Raw {
-        let stream = TcpStream::connect(broker.local_addr()).await.unwrap();
+        let connect = Connect::new(V, MqttString::new(client_id).unwrap());
+        Raw::connect_with(broker.local_addr(), connect).await
+    }
+
+    /// Connects with `connect` and waits for its successful CONNACK.
+    async fn connect_with(addr: SocketAddr, connect: Connect) -> Raw {
         let mut raw = Raw {
-            stream,
+            stream: TcpStream::connect(addr).await.unwrap(),
             input: BytesMut::new(),
             codec: Codec::new(V).with_max_incoming(16 << 20),
         };
-        let connect = Connect::new(V, MqttString::new(client_id).unwrap());
         raw.send(&Packet::Connect(Box::new(connect))).await;
         match raw.next().await {
             Packet::ConnAck(ack) => assert!(!ack.reason_code.is_error(), "{ack:?}"),
@@ -215,16 +220,9 @@ async fn many_clients_at_once() {
     for i in 0..CLIENTS {
         let addr = broker.local_addr();
         tasks.push(tokio::spawn(async move {
-            let stream = TcpStream::connect(addr).await.unwrap();
-            let mut raw = Raw {
-                stream,
-                input: BytesMut::new(),
-                codec: Codec::new(V).with_max_incoming(16 << 20),
-            };
             let id = format!("client-{i}");
-            let connect = Connect::new(V, MqttString::new(&id).unwrap());
-            raw.send(&Packet::Connect(Box::new(connect))).await;
-            assert!(matches!(raw.next().await, Packet::ConnAck(_)));
+            let mut raw =
+                Raw::connect_with(addr, Connect::new(V, MqttString::new(&id).unwrap())).await;
             raw.send(&publish(&format!("load/{i}"), id, QoS::AtLeastOnce, 1))
                 .await;
             assert!(matches!(raw.next().await, Packet::PubAck(_)));
@@ -253,19 +251,12 @@ async fn a_vanished_client_is_noticed() {
     let broker = running().await;
     let mut watcher = Raw::connect(&broker, "watcher").await;
     watcher.subscribe("wills/+", QoS::AtMostOnce).await;
-    let stream = TcpStream::connect(broker.local_addr()).await.unwrap();
-    let mut doomed = Raw {
-        stream,
-        input: BytesMut::new(),
-        codec: Codec::new(V).with_max_incoming(16 << 20),
-    };
     let mut connect = Connect::new(V, MqttString::new("doomed").unwrap());
     connect.will = Some(tern_mqtt::Will::new(
         TopicName::new("wills/doomed").unwrap(),
         Bytes::from_static(b"gone"),
     ));
-    doomed.send(&Packet::Connect(Box::new(connect))).await;
-    assert!(matches!(doomed.next().await, Packet::ConnAck(_)));
+    let doomed = Raw::connect_with(broker.local_addr(), connect).await;
     drop(doomed);
     let will = watcher.publication().await;
     assert_eq!(will.topic.as_str(), "wills/doomed");
@@ -279,16 +270,9 @@ async fn a_vanished_client_is_noticed() {
 async fn a_silent_client_is_disconnected_after_one_and_a_half_keep_alives() {
     let broker = running().await;
     let mut busy = Raw::connect(&broker, "chatty").await;
-    let stream = TcpStream::connect(broker.local_addr()).await.unwrap();
-    let mut silent = Raw {
-        stream,
-        input: BytesMut::new(),
-        codec: Codec::new(V).with_max_incoming(16 << 20),
-    };
     let mut connect = Connect::new(V, MqttString::new("quiet").unwrap());
     connect.keep_alive = 1;
-    silent.send(&Packet::Connect(Box::new(connect))).await;
-    assert!(matches!(silent.next().await, Packet::ConnAck(_)));
+    let mut silent = Raw::connect_with(broker.local_addr(), connect).await;
     let started = tokio::time::Instant::now();
     let chatter = tokio::spawn(async move {
         for n in 0..u16::MAX {
