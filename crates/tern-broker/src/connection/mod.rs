@@ -664,15 +664,7 @@ impl Connection {
         packet_id: PacketId,
         codes: Vec<ReasonCode>,
     ) -> Result<(), CommandError> {
-        if !self.is_connected() {
-            return Err(CommandError::InvalidState);
-        }
-        if let Some(&bad) = codes.iter().find(|c| !c.allowed_in(PacketType::SubAck)) {
-            return Err(CommandError::ReasonNotAllowed(bad));
-        }
-        let pending = self.extra.as_mut().map(|e| &mut e.pending_subscribes);
-        let merged = take_pending(pending, packet_id, codes)?;
-        self.release_extra();
+        let merged = self.answer_pending(PacketType::SubAck, packet_id, codes)?;
         self.write_suback(packet_id, merged);
         Ok(())
     }
@@ -684,17 +676,36 @@ impl Connection {
         packet_id: PacketId,
         codes: Vec<ReasonCode>,
     ) -> Result<(), CommandError> {
+        let merged = self.answer_pending(PacketType::UnsubAck, packet_id, codes)?;
+        self.write_unsuback(packet_id, merged);
+        Ok(())
+    }
+
+    /// The codes of a SUBACK (`kind`: [`PacketType::SubAck`]) or UNSUBACK answering the
+    /// request `packet_id`: the core's `codes` merged with those the connection gave itself,
+    /// once they are checked and the request is no longer pending.
+    fn answer_pending(
+        &mut self,
+        kind: PacketType,
+        packet_id: PacketId,
+        codes: Vec<ReasonCode>,
+    ) -> Result<Vec<ReasonCode>, CommandError> {
         if !self.is_connected() {
             return Err(CommandError::InvalidState);
         }
-        if let Some(&bad) = codes.iter().find(|c| !c.allowed_in(PacketType::UnsubAck)) {
+        if let Some(&bad) = codes.iter().find(|c| !c.allowed_in(kind)) {
             return Err(CommandError::ReasonNotAllowed(bad));
         }
-        let pending = self.extra.as_mut().map(|e| &mut e.pending_unsubscribes);
+        let pending = self.extra.as_mut().map(|e| {
+            if kind == PacketType::SubAck {
+                &mut e.pending_subscribes
+            } else {
+                &mut e.pending_unsubscribes
+            }
+        });
         let merged = take_pending(pending, packet_id, codes)?;
         self.release_extra();
-        self.write_unsuback(packet_id, merged);
-        Ok(())
+        Ok(merged)
     }
 
     // ----- commands: messages to the client ------------------------------------------------
