@@ -44,3 +44,39 @@ pub(crate) fn target_dir(root: &Path) -> PathBuf {
         .find(|dir| !dir.is_empty())
         .map_or_else(|| root.join("target"), |dir| root.join(dir))
 }
+
+/// The scenarios whose names (`name`) contain one of `filters`, all of them without filters;
+/// `Err` listing every scenario name when none matches.
+pub(crate) fn select<'a, S>(
+    all: &'a [S],
+    name: impl Fn(&S) -> &str,
+    filters: &[String],
+) -> Result<Vec<&'a S>, String> {
+    let selected: Vec<&S> = all
+        .iter()
+        .filter(|s| filters.is_empty() || filters.iter().any(|f| name(s).contains(f.as_str())))
+        .collect();
+    if selected.is_empty() {
+        let mut names: Vec<&str> = all.iter().map(&name).collect();
+        names.dedup();
+        return Err(format!(
+            "no scenario name contains any of {filters:?}; the scenarios are:\n  {}",
+            names.join("\n  ")
+        ));
+    }
+    Ok(selected)
+}
+
+/// `len` pseudo-random bytes (xorshift from `seed`): every byte value occurs, newlines and
+/// invalid UTF-8 included, so a peer that treats a payload as text or lines is caught.
+pub(crate) fn pseudo_random_bytes(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 32) as u8
+        })
+        .collect()
+}

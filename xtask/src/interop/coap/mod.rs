@@ -53,17 +53,7 @@ const SUITE_BUDGET: Duration = Duration::from_secs(150);
 /// Runs the scenarios whose names contain one of `filters` (all without filters).
 pub(super) fn run(root: &Path, filters: &[String]) -> Result<(), String> {
     let all = scenarios();
-    let selected: Vec<&Scenario> = all
-        .iter()
-        .filter(|s| filters.is_empty() || filters.iter().any(|f| s.name.contains(f.as_str())))
-        .collect();
-    if selected.is_empty() {
-        let names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
-        return Err(format!(
-            "no scenario name contains any of {filters:?}; the scenarios are:\n  {}",
-            names.join("\n  ")
-        ));
-    }
+    let selected = super::select(&all, |s| s.name.as_str(), filters)?;
     let started = Instant::now();
 
     let work = target_dir(root).join("interop").join("coap");
@@ -434,17 +424,9 @@ fn large_body() -> Vec<u8> {
     text.into_bytes()
 }
 
-/// Pseudo-random bytes (xorshift, fixed seed): every byte value occurs, invalid UTF-8 too.
+/// Pseudo-random bytes with every byte value, invalid UTF-8 too.
 fn upload_body() -> Vec<u8> {
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    (0..UPLOAD_LEN)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 32) as u8
-        })
-        .collect()
+    super::pseudo_random_bytes(0x2545_F491_4F6C_DD1D, UPLOAD_LEN)
 }
 
 #[cfg(test)]

@@ -28,21 +28,13 @@ use crate::run::{Cmd, format_duration, step};
 /// The large payload: 1 MiB crosses every buffer size a client is likely to have.
 const BIG_PAYLOAD_LEN: usize = 1 << 20;
 
+/// The large payload's seed: the same bytes in every run, and in the broker suite.
+pub(super) const BIG_PAYLOAD_SEED: u64 = 0x9E37_79B9_7F4A_7C15;
+
 /// Runs the scenarios whose names contain one of `filters` (all without filters).
 pub(super) fn run(root: &Path, filters: &[String]) -> Result<(), String> {
     let all = scenarios();
-    let selected: Vec<&Scenario> = all
-        .iter()
-        .filter(|s| filters.is_empty() || filters.iter().any(|f| s.name.contains(f.as_str())))
-        .collect();
-    if selected.is_empty() {
-        let mut names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
-        names.dedup();
-        return Err(format!(
-            "no scenario name contains any of {filters:?}; the scenarios are:\n  {}",
-            names.join("\n  ")
-        ));
-    }
+    let selected = super::select(&all, |s| s.name.as_str(), filters)?;
     let started = Instant::now();
 
     let bins = Binaries::build(root);
@@ -210,18 +202,9 @@ struct BigPayload {
 }
 
 impl BigPayload {
-    /// Pseudo-random bytes (xorshift, fixed seed): every byte value occurs, newlines and invalid
-    /// UTF-8 included, so a client that treats payloads as text or lines is caught.
+    /// Pseudo-random bytes with every byte value, newlines and invalid UTF-8 included.
     fn write(path: &Path) -> Result<Self, String> {
-        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-        let bytes: Vec<u8> = (0..BIG_PAYLOAD_LEN)
-            .map(|_| {
-                x ^= x << 13;
-                x ^= x >> 7;
-                x ^= x << 17;
-                (x >> 32) as u8
-            })
-            .collect();
+        let bytes = super::pseudo_random_bytes(BIG_PAYLOAD_SEED, BIG_PAYLOAD_LEN);
         fs::write(path, &bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         Ok(Self {
             path: path.to_owned(),

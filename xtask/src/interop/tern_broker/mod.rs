@@ -79,18 +79,7 @@ struct Scenario {
 /// Runs the scenarios whose names contain one of `filters` (all without filters).
 pub(super) fn run(root: &Path, filters: &[String]) -> Result<(), String> {
     let all = scenarios();
-    let selected: Vec<&Scenario> = all
-        .iter()
-        .filter(|s| filters.is_empty() || filters.iter().any(|f| s.name.contains(f.as_str())))
-        .collect();
-    if selected.is_empty() {
-        let mut names: Vec<&str> = all.iter().map(|s| s.name.as_str()).collect();
-        names.dedup();
-        return Err(format!(
-            "no scenario name contains any of {filters:?}; the scenarios are:\n  {}",
-            names.join("\n  ")
-        ));
-    }
+    let selected = super::select(&all, |s| s.name.as_str(), filters)?;
     let started = Instant::now();
 
     let work = target_dir(root).join("interop").join("broker");
@@ -287,16 +276,7 @@ fn versions(env: &Env, mosquitto: &Path) -> String {
     )
 }
 
-/// Pseudo-random bytes (xorshift, fixed seed): every byte value occurs, newlines and invalid
-/// UTF-8 included.
+/// Pseudo-random bytes with every byte value, newlines and invalid UTF-8 included.
 fn big_payload() -> Vec<u8> {
-    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
-    (0..BIG_PAYLOAD_LEN)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 32) as u8
-        })
-        .collect()
+    super::pseudo_random_bytes(super::mqtt::BIG_PAYLOAD_SEED, BIG_PAYLOAD_LEN)
 }
